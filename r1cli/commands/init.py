@@ -1,0 +1,3 @@
+"""placeholder replaced below"""
+def init() -> None:
+    """Scaffold a recipe."""

@@ -1,0 +1,3 @@
+"""placeholder replaced below"""
+def validate() -> None:
+    """Validate a recipe."""
