@@ -1,0 +1,49 @@
+"""Writing files safely: every file r1 writes goes through here.
+
+Writes are atomic (a temporary file in the same directory, then ``os.replace``)
+so a crash never leaves a half-written file, and nothing that exists is
+overwritten unless the caller passes ``force=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from r1cli.errors import OutputExistsError
+
+
+def refuse_overwrite(path: Path, force: bool, flag: str = "--force") -> None:
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is off."""
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} already exists", hint=f"pass {flag} to overwrite it")
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False, encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    refuse_overwrite(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> None:
+    with atomic_open(path, "w", force=force) as handle:
+        handle.write(text)

@@ -1,0 +1,18 @@
+"""Shared fixtures. Test modules mirror the package: tests/test_<module>.py, tests/test_cli_<command>.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# Public math datasets beside the checkout (also present in CI); tests only, never the product.
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
