@@ -1,0 +1,152 @@
+"""Reading a recipe YAML file, keeping the line of every key.
+
+PyYAML's composer gives each node its position; r1 walks the node tree to
+record the line of every mapping key (as a dotted path such as
+``reward_kwargs.length.target``) and to catch duplicate keys, which plain
+``yaml.safe_load`` silently resolves to the last value. Problems come back as
+:class:`Finding` objects so that the validator can report all of them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+MAX_RECIPE_BYTES = 1_000_000  # recipes are a few KB; anything this large is a mistake
+
+
+@dataclass
+class Finding:
+    """One problem in a recipe, printed as ``file:line: key: message``."""
+
+    severity: Literal["error", "warning"]
+    file: str
+    line: int | None
+    key: str | None
+    message: str
+    hint: str | None = None
+
+    def location(self) -> str:
+        if self.line == 0:
+            return f"{self.file} (--set)"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def format(self) -> str:
+        text = f"{self.location()}: {self.key + ': ' if self.key else ''}{self.message}"
+        return f"{text} (fix: {self.hint})" if self.hint else text
+
+
+@dataclass
+class RawRecipe:
+    """The recipe as written: values, the line of each key, and problems found while reading."""
+
+    path: Path
+    values: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def line_of(self, dotted: str) -> int | None:
+        """Line of ``a.b.c``, falling back to its closest written parent."""
+        while dotted:
+            if dotted in self.lines:  # 0 (from --set) is a valid answer
+                return self.lines[dotted]
+            dotted = dotted.rpartition(".")[0]
+        return None
+
+    def error(self, key: str | None, message: str, hint: str | None = None, line: int | None = None) -> None:
+        self.findings.append(Finding("error", str(self.path), line or (self.line_of(key) if key else None), key, message, hint))
+
+    def warning(self, key: str | None, message: str, hint: str | None = None) -> None:
+        self.findings.append(Finding("warning", str(self.path), self.line_of(key) if key else None, key, message, hint))
+
+
+def _walk(node: yaml.Node, prefix: str, raw: RawRecipe) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raw.error(prefix or None, "a key must be a plain name, not a list or mapping",
+                          "write `name: value`", line=line)
+                continue
+            name = key_node.value
+            dotted = f"{prefix}.{name}" if prefix else name
+            if name in seen:
+                raw.error(dotted, f"duplicate key (first set on line {seen[name]}); the last value would win",
+                          "keep one of the two lines", line=line)
+            seen[name] = line
+            raw.lines[dotted] = line
+            _walk(value_node, dotted, raw)
+        # Drop what was reported above so the rest of the recipe can still be read and checked.
+        node.value[:] = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            raw.lines[f"{prefix}.{index}"] = item.start_mark.line + 1
+            _walk(item, f"{prefix}.{index}", raw)
+
+
+def _syntax_hint(problem: str) -> str:
+    if "\\t" in problem or "tab" in problem.lower():
+        return "YAML indentation must use spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "put a space after each ':' and quote values that contain ': '"
+    if "could not find expected ':'" in problem:
+        return "each line needs `key: value`; check the line above for a missing colon or quote"
+    return "check the indentation and quoting around this line"
+
+
+def read_recipe(path: str | Path) -> RawRecipe:
+    """Read ``path`` into a :class:`RawRecipe`. Never raises for bad content: problems become findings."""
+    path = Path(path)
+    raw = RawRecipe(path=path)
+    if not path.exists():
+        raw.error(None, "recipe file not found", "check the path, or create one with `r1 init`")
+        return raw
+    if path.is_dir():
+        raw.error(None, "is a directory, not a recipe file", f"pass a YAML file inside it, e.g. {path}/recipe.yaml")
+        return raw
+    size = path.stat().st_size
+    if size > MAX_RECIPE_BYTES:
+        raw.error(None, f"recipe is {size / 1e6:.1f} MB; recipes are small YAML files",
+                  "pass the recipe, not a dataset or model file")
+        return raw
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raw.error(None, f"not valid UTF-8 (byte {exc.start})", "save the recipe as UTF-8 text", line=line)
+        return raw
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raw.error(None, "recipe is empty", "start from a template: `r1 init --list`", line=1)
+        return raw
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raw.error(None, "recipe is empty", "start from a template: `r1 init --list`", line=1)
+            return raw
+        if not isinstance(node, yaml.MappingNode):
+            raw.error(None, "a recipe must be a mapping of `key: value` lines", "see `r1 init --list` for examples",
+                      line=node.start_mark.line + 1)
+            return raw
+        _walk(node, "", raw)
+        values = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "end of stream" in problem and getattr(exc, "context_mark", None):
+            # An unclosed quote or bracket is found at the end of the file; point at where it opened.
+            mark = exc.context_mark
+            problem = f"{exc.context.removeprefix('while scanning ')} is never closed"
+        raw.findings = [f for f in raw.findings if f.severity != "error"]
+        raw.error(None, f"YAML syntax error: {problem}" + (f" (column {mark.column + 1})" if mark else ""),
+                  _syntax_hint(problem), line=mark.line + 1 if mark else None)
+        return raw
+    finally:
+        loader.dispose()
+    raw.values = {str(k): v for k, v in values.items()}
+    return raw

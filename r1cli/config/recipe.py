@@ -1,0 +1,57 @@
+"""A validated recipe, ready for the trainer: :func:`load_recipe` and :class:`Recipe`.
+
+``load_recipe`` runs the validator and raises one :class:`ConfigError` naming
+every error (``r1 validate`` shows them with fixes). The :class:`Recipe` it
+returns gives attribute access to every key (defaults filled in) and splits
+the values into what each TRL config class accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from r1cli.config.schema import R1_KEYS
+from r1cli.config.trl_fields import trl_fields
+from r1cli.config.validate import ValidationReport, validate_recipe
+from r1cli.errors import ConfigError
+
+
+@dataclass
+class Recipe:
+    path: Path
+    values: dict[str, Any]
+    report: ValidationReport
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        if name in trl_fields():
+            default = trl_fields()[name].default
+            return None if default == "<dynamic>" else default
+        raise AttributeError(f"recipe has no key {name!r}")
+
+    @property
+    def trainer(self) -> str:
+        return self.values["trainer"]
+
+    def trl_kwargs(self, owner: str) -> dict[str, Any]:
+        """Values written in the recipe that TRL's ``owner`` config (grpo, sft, model, script) accepts."""
+        fields = trl_fields()
+        return {k: v for k, v in self.values.items() if k in fields and owner in fields[k].owners}
+
+    def r1_values(self) -> dict[str, Any]:
+        return {k: self.values[k] for k in R1_KEYS}
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None) -> Recipe:
+    """Validate and load; raises :class:`ConfigError` listing every error."""
+    report = validate_recipe(path, overrides=overrides, trainer=trainer)
+    if not report.ok:
+        errors = report.errors
+        lines = "\n  ".join(f.format() for f in errors)
+        raise ConfigError(f"{len(errors)} error{'s' if len(errors) > 1 else ''} in {path}:\n  {lines}",
+                          hint=f"run `r1 validate {path}` for details")
+    return Recipe(path=Path(path), values=report.values, report=report)

@@ -1,0 +1,186 @@
+"""The recipe schema: the only place a recipe key is defined.
+
+A recipe is one flat YAML file. Its keys are of two kinds:
+
+* r1's own keys, declared below as fields of :class:`R1Config`. Each field's
+  metadata carries its group, one-line help, allowed range or choices. The
+  validator, ``r1 init``, the README's config reference and the trainer all
+  read these declarations.
+* every field of TRL's ``GRPOConfig`` / ``SFTConfig`` / ``ModelConfig``,
+  passed through with TRL's names and meaning (see :mod:`r1cli.config.trl_fields`).
+  :data:`TRL_CONSTRAINTS` adds ranges r1 checks for the common ones, and
+  :data:`RENAMED_KEYS` lists keys older TRL/transformers versions accepted.
+
+Where r1 declares a key that TRL also has (``output_dir``, ``report_to``, ...),
+r1's declaration documents it and the value still reaches TRL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal
+
+GROUPS = {
+    "run": "Run",
+    "launch": "Launch (several processes or GPUs)",
+    "model": "Model",
+    "data": "Data",
+    "rewards": "Rewards",
+    "reject_sampling": "Reject sampling",
+    "eval": "Real-time evaluation",
+    "logging": "Logging",
+}
+
+
+def key(default: Any = MISSING, *, group: str, help: str, min: float | None = None, max: float | None = None,
+        min_exclusive: bool = False, choices: tuple | None = None, example: Any = None, factory=None):
+    """Declare one recipe key (a dataclass field whose metadata is its documentation)."""
+    meta = {"group": group, "help": help, "min": min, "max": max, "min_exclusive": min_exclusive,
+            "choices": choices, "example": example}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class R1Config:
+    """r1's own recipe keys, with their defaults. TRL's keys pass through beside them."""
+
+    # -- run ---------------------------------------------------------------
+    trainer: Literal["grpo", "sft"] = key("grpo", group="run", choices=("grpo", "sft"),
+        help="Which trainer the recipe is for; `r1 sft` / `r1 grpo` set it from the command.")
+    output_dir: str | None = key(None, group="run",
+        help="Run directory (checkpoints, metrics.jsonl, final model); default runs/<recipe file name>.")
+    # -- launch ------------------------------------------------------------
+    accelerate_config: str | None = key(None, group="launch",
+        help="accelerate config: ddp, zero2, zero3, fsdp (shipped with r1) or a path to your own YAML.")
+    num_processes: int | None = key(None, group="launch", min=1,
+        help="Processes to launch (usually one per GPU); None runs a single process.")
+    # -- model -------------------------------------------------------------
+    model_name_or_path: str | None = key(None, group="model", example="HuggingFaceTB/SmolLM2-135M-Instruct",
+        help="Model to train: hub id, local directory, or a .gguf file.")
+    gguf_file: str | None = key(None, group="model",
+        help="GGUF file name inside model_name_or_path (a directory or hub repo); dequantised on load.")
+    dtype: str = key("auto", group="model", choices=("auto", "bfloat16", "float16", "float32"),
+        help="Weights dtype; auto picks bfloat16 on a GPU that supports it, else float32.")
+    attn_implementation: str | None = key(None, group="model",
+        choices=(None, "eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"),
+        help="Attention kernel; None lets transformers choose (sdpa where available).")
+    trust_remote_code: bool = key(False, group="model",
+        help="Run Python code shipped with the model or dataset repository; off unless you trust it.")
+    # -- data --------------------------------------------------------------
+    dataset_name: str | None = key(None, group="data", example="openai/gsm8k",
+        help="Training data: hub id, local .jsonl/.json/.parquet/.csv file, or a directory of them.")
+    dataset_config: str | None = key(None, group="data", help="Dataset configuration (subset) name on the hub.")
+    dataset_train_split: str = key("train", group="data", help="Split to train on.")
+    dataset_prompt_column: str | None = key(None, group="data",
+        help="Column holding the problem text; None picks the first of prompt, problem, question.")
+    dataset_solution_column: str | None = key(None, group="data",
+        help="Column holding the gold answer for rewards; None picks solution, then answer.")
+    dataset_completion_column: str | None = key(None, group="data",
+        help="SFT target column; None picks completion, response, output, then the gold column.")
+    system_prompt: str | None = key(None, group="data",
+        help="System message put before every prompt (tell the model the <think>/<answer> format here).")
+    chat_template: str | None = key(None, group="data",
+        help="Jinja chat template that replaces the tokenizer's own.")
+    max_train_samples: int | None = key(None, group="data", min=1,
+        help="Use at most this many training rows (after shuffling with seed).")
+    dataset_mixture: dict | None = key(None, group="data",
+        help="Mix several datasets: {datasets: [{id, config, split, columns, weight}], seed, test_split_size}.")
+    # -- rewards -----------------------------------------------------------
+    reward_funcs: list[str] = key(group="rewards", factory=lambda: ["accuracy", "format", "tag_count"],
+        help="Reward names from the registry, or custom rewards as package.module:function or file.py:function.")
+    reward_weights: list[float] | None = key(None, group="rewards",
+        help="One weight per reward function; None weighs each 1.0. The total is TRL's weighted sum.")
+    reward_kwargs: dict[str, dict] = key(group="rewards", factory=dict, example={"length": {"target": 300}},
+        help="Parameters per reward, e.g. {length: {target: 300, sigma: 150}}; see the reward reference.")
+    # -- reject sampling ---------------------------------------------------
+    use_reject_sampling: bool = key(False, group="reject_sampling",
+        help="Regenerate or replace prompt groups that carry no learning signal (zero reward spread).")
+    reject_sampling_mode: Literal["resample", "refill"] = key("resample", group="reject_sampling",
+        choices=("resample", "refill"),
+        help="resample: regenerate rejected groups for the same prompts; refill: replace them with fresh prompts.")
+    max_resample_attempts: int = key(2, group="reject_sampling", min=1, max=16,
+        help="Extra generation rounds per step for rejected groups.")
+    reject_sampling_threshold: float | None = key(None, group="reject_sampling",
+        help="Also reject a group whose best total reward is below this value.")
+    reject_sampling_fallback: Literal["keep_best", "drop"] = key("keep_best", group="reject_sampling",
+        choices=("keep_best", "drop"),
+        help="When rounds run out: keep the best groups seen, or drop still-rejected groups from the loss.")
+    # -- real-time evaluation ---------------------------------------------
+    eval_dataset_name: str | None = key(None, group="eval",
+        help="Held-out data for real-time eval (same forms as dataset_name); None uses dataset_name.")
+    eval_dataset_split: str | None = key(None, group="eval",
+        help="Split of the eval dataset; None means test (or the training split of eval_dataset_name).")
+    max_eval_samples: int = key(64, group="eval", min=1, help="Prompts generated per real-time evaluation.")
+    eval_temperature: float = key(0.0, group="eval", min=0.0, help="Sampling temperature for real-time eval; 0 is greedy.")
+    # -- logging -----------------------------------------------------------
+    wandb_project: str | None = key(None, group="logging", help="W&B project (used when report_to includes wandb).")
+    wandb_entity: str | None = key(None, group="logging", help="W&B team or user.")
+    log_completion_details: bool = key(False, group="logging",
+        help="Log each sampled completion with its per-reward scores to training.log.")
+    save_completions: bool = key(False, group="logging",
+        help="Write sampled completions with per-reward scores to completions.jsonl in the run directory.")
+    debug_mode: bool = key(False, group="logging", help="Verbose logging from r1, transformers and TRL into training.log.")
+
+
+R1_KEYS: dict[str, Any] = {f.name: f for f in fields(R1Config)}
+
+
+def default_of(name: str) -> Any:
+    f = R1_KEYS[name]
+    return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+
+
+# Ranges r1 checks on TRL's own keys: name -> (min, max, min_exclusive).
+TRL_CONSTRAINTS: dict[str, tuple[float | None, float | None, bool]] = {
+    "learning_rate": (0.0, None, True),
+    "num_generations": (2, None, False),
+    "per_device_train_batch_size": (1, None, False),
+    "per_device_eval_batch_size": (1, None, False),
+    "gradient_accumulation_steps": (1, None, False),
+    "max_completion_length": (1, None, False),
+    "max_length": (1, None, False),
+    "num_train_epochs": (0.0, None, True),
+    "temperature": (0.0, None, True),
+    "top_p": (0.0, 1.0, True),
+    "beta": (0.0, None, False),
+    "epsilon": (0.0, None, True),
+    "num_iterations": (1, None, False),
+    "weight_decay": (0.0, None, False),
+    "max_grad_norm": (0.0, None, False),
+    "warmup_steps": (0.0, None, False),
+    "logging_steps": (0.0, None, True),
+    "save_steps": (0.0, None, True),
+    "eval_steps": (0.0, None, True),
+    "save_total_limit": (1, None, False),
+    "lora_r": (1, None, False),
+    "lora_alpha": (1, None, False),
+    "lora_dropout": (0.0, 1.0, False),
+    "seed": (0, None, False),
+}
+
+# Keys older TRL / transformers versions (and recipes written for them) use:
+# old name -> (new name or None, explanation shown with the warning).
+RENAMED_KEYS: dict[str, tuple[str | None, str]] = {
+    "torch_dtype": ("dtype", "renamed to `dtype` in transformers 5 / TRL 1"),
+    "warmup_ratio": ("warmup_steps", "transformers 5 takes a ratio in [0, 1) as `warmup_steps`"),
+    "evaluation_strategy": ("eval_strategy", "renamed to `eval_strategy` in transformers"),
+    "max_prompt_length": (None, "removed in TRL 1: GRPO no longer truncates prompts; drop long prompts from the data instead"),
+    "overwrite_output_dir": (None, "removed in transformers 5: pass `--overwrite` to `r1 grpo` / `r1 sft` instead"),
+    "use_mps_device": (None, "removed in transformers: the device is chosen automatically"),
+}
+
+# open-r1 spells reward parameters as flat keys; r1 keeps them in reward_kwargs.
+# flat key -> (reward name, parameter name)
+OPENR1_REWARD_KEYS: dict[str, tuple[str, str]] = {
+    "cosine_min_value_wrong": ("cosine", "min_value_wrong"),
+    "cosine_max_value_wrong": ("cosine", "max_value_wrong"),
+    "cosine_min_value_correct": ("cosine", "min_value_correct"),
+    "cosine_max_value_correct": ("cosine", "max_value_correct"),
+    "cosine_max_len": ("cosine", "max_len"),
+    "repetition_n_grams": ("repetition_penalty", "ngram_size"),
+    "repetition_max_penalty": ("repetition_penalty", "max_penalty"),
+    "max_completion_len": ("soft_overlong_punishment", "max_completion_len"),
+    "soft_punish_cache": ("soft_overlong_punishment", "soft_punish_cache"),
+}

@@ -1,0 +1,306 @@
+"""Validating a recipe without running anything: every problem at once, each with ``file:line``.
+
+:func:`validate_recipe` reads the YAML (:mod:`r1cli.config.loader`), applies
+``--set`` overrides, and checks keys, types, ranges and the rules that tie
+keys together. It imports neither torch nor TRL: TRL's fields come from
+:mod:`r1cli.config.trl_fields`, rewards from the registry (which loads only
+what a recipe names). ``deep=True`` adds the slower checks that load the
+tokenizer and the first rows of the dataset (:mod:`r1cli.config.deep`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r1cli.config import types
+from r1cli.config.loader import Finding, RawRecipe, read_recipe
+from r1cli.config.schema import OPENR1_REWARD_KEYS, R1_KEYS, RENAMED_KEYS, TRL_CONSTRAINTS, default_of
+from r1cli.config.trl_fields import trl_fields
+from r1cli.errors import R1Error, UsageError
+from r1cli.hardware import has_gpu, package_available
+
+LOCAL_SUFFIXES = {".jsonl", ".json", ".parquet", ".csv", ".gguf", ".yaml", ".yml", ".txt", ".arrow"}
+
+
+@dataclass
+class ValidationReport:
+    """What ``r1 validate`` found. ``values`` is the resolved recipe (defaults filled in)."""
+
+    path: Path
+    findings: list[Finding] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict:
+        return {"file": str(self.path), "valid": self.ok,
+                "errors": [vars(f) for f in self.errors], "warnings": [vars(f) for f in self.warnings]}
+
+
+def known_keys() -> set[str]:
+    return set(R1_KEYS) | set(trl_fields()) | set(RENAMED_KEYS) | set(OPENR1_REWARD_KEYS)
+
+
+def annotation_of(name: str) -> str | None:
+    if name in R1_KEYS:
+        return str(R1_KEYS[name].type)
+    trl = trl_fields().get(name)
+    return trl.type if trl else None
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key=value`` -> (key, YAML-typed value). Raises :class:`UsageError` without ``=``."""
+    name, sep, text = item.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--set {item!r} is not key=value", hint="e.g. --set learning_rate=1e-5")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        value = text
+    return name.strip(), value
+
+
+def _apply_overrides(raw: RawRecipe, overrides: list[str]) -> None:
+    for item in overrides:
+        name, value = parse_override(item)
+        raw.values[name] = value
+        raw.lines[name] = 0  # line 0 marks a value that came from the command line
+
+
+def _rename_legacy_keys(raw: RawRecipe) -> None:
+    for old, (new, why) in RENAMED_KEYS.items():
+        if old not in raw.values:
+            continue
+        value = raw.values.pop(old)
+        if new is None:
+            raw.warning(old, f"ignored: {why}", f"delete `{old}`")
+        elif new in raw.values:
+            raw.warning(old, f"ignored because `{new}` is also set ({why})", f"delete `{old}`")
+        else:
+            raw.values[new] = value
+            raw.lines.setdefault(new, raw.lines.get(old, 0))
+            raw.warning(old, f"deprecated: {why}; used as `{new}`", f"rename `{old}` to `{new}`")
+    moved = [k for k in OPENR1_REWARD_KEYS if k in raw.values]
+    if moved:
+        kwargs = raw.values.setdefault("reward_kwargs", {}) or {}
+        if isinstance(kwargs, dict):
+            for flat in moved:
+                reward, param = OPENR1_REWARD_KEYS[flat]
+                kwargs.setdefault(reward, {}).setdefault(param, raw.values.pop(flat))
+                raw.lines.setdefault(f"reward_kwargs.{reward}.{param}", raw.lines.get(flat, 0))
+            raw.values["reward_kwargs"] = kwargs
+
+
+def _check_keys_and_types(raw: RawRecipe, trainer: str) -> None:
+    trl = trl_fields()
+    vocabulary = sorted(set(R1_KEYS) | set(trl))
+    for name in list(raw.values):
+        value = raw.values[name]
+        if name not in R1_KEYS and name not in trl:
+            close = difflib.get_close_matches(name, vocabulary, n=1, cutoff=0.75)
+            raw.error(name, "unknown key",
+                      f"did you mean `{close[0]}`?" if close else "see the config reference in the README")
+            del raw.values[name]
+            continue
+        if name not in R1_KEYS and name in trl and trainer not in trl[name].owners and "model" not in trl[name].owners \
+                and "script" not in trl[name].owners:
+            owner = {"grpo": "GRPOConfig", "sft": "SFTConfig"}[trl[name].owners[0]]
+            raw.warning(name, f"is a {owner} field; `r1 {trainer}` ignores it", "delete it or use the matching command")
+        annotation = annotation_of(name)
+        value = types.coerce(annotation, value)
+        raw.values[name] = value
+        if not types.fits(annotation, value):
+            raw.error(name, f"expected {annotation}, got {types.describe(value)}", _type_hint(annotation, name))
+            continue
+        _check_range(raw, name, value)
+
+
+def _type_hint(annotation: str, name: str) -> str:
+    if annotation.startswith("list"):
+        return f"write a YAML list, e.g. `{name}: [a, b]`"
+    if "bool" in annotation and "str" not in annotation:
+        return "use true or false"
+    if "float" in annotation or "int" in annotation:
+        return "write a plain number such as 3 or 1.0e-5"
+    return "check the value's type in the config reference"
+
+
+def _check_range(raw: RawRecipe, name: str, value: Any) -> None:
+    if name in R1_KEYS:
+        meta = R1_KEYS[name].metadata
+        low, high, exclusive, choices = meta["min"], meta["max"], meta["min_exclusive"], meta["choices"]
+    elif name in TRL_CONSTRAINTS:
+        (low, high, exclusive), choices = TRL_CONSTRAINTS[name], trl_fields()[name].choices
+    else:
+        low = high = None
+        exclusive, choices = False, trl_fields()[name].choices
+    if choices and value not in choices:
+        close = difflib.get_close_matches(str(value), [str(c) for c in choices if c is not None], n=1)
+        raw.error(name, f"{value!r} is not one of {', '.join(str(c) for c in choices)}",
+                  f"did you mean `{close[0]}`?" if close else f"pick one of {', '.join(str(c) for c in choices)}")
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if low is not None and (value < low or (exclusive and value == low)):
+        sign = ">" if exclusive else ">="
+        raw.error(name, f"{value} is out of range: must be {sign} {low}", f"set {name} {sign} {low}")
+    elif high is not None and value > high:
+        raw.error(name, f"{value} is out of range: must be <= {high}", f"set {name} <= {high}")
+
+
+def _value(raw: RawRecipe, name: str) -> Any:
+    if name in raw.values:
+        return raw.values[name]
+    if name in R1_KEYS:
+        return default_of(name)
+    trl = trl_fields().get(name)
+    return None if trl is None or trl.default == "<dynamic>" else trl.default
+
+
+def looks_local(text: str) -> bool:
+    """A path the user means to be on this machine (a hub id never looks like this)."""
+    return text.startswith(("/", "./", "../", "~")) or Path(text).suffix.lower() in LOCAL_SUFFIXES
+
+
+def _check_path(raw: RawRecipe, name: str, what: str) -> None:
+    value = raw.values.get(name)
+    if isinstance(value, str) and looks_local(value) and not Path(value).expanduser().exists():
+        raw.error(name, f"{what} {value!r} does not exist", "fix the path (relative paths start from the current directory)")
+
+
+def _check_rewards(raw: RawRecipe) -> list[tuple[float, float] | None]:
+    """Reward names, weights and parameters; returns each reward's (min, max) when known."""
+    from r1cli.rewards.registry import check_reward_kwargs, get_reward_spec
+
+    funcs = _value(raw, "reward_funcs") or []
+    weights = _value(raw, "reward_weights")
+    ranges: list[tuple[float, float] | None] = []
+    if not isinstance(funcs, list):
+        return ranges
+    for index, name in enumerate(funcs):
+        try:
+            ranges.append(get_reward_spec(str(name)).range)
+        except R1Error as exc:
+            raw.error(f"reward_funcs.{index}", exc.message, exc.hint)
+            ranges.append(None)
+    if isinstance(weights, list) and len(weights) != len(funcs):
+        raw.error("reward_weights", f"{len(weights)} weights for {len(funcs)} reward functions",
+                  "give exactly one weight per entry of reward_funcs")
+    kwargs = _value(raw, "reward_kwargs") or {}
+    for reward, params in kwargs.items() if isinstance(kwargs, dict) else []:
+        where = f"reward_kwargs.{reward}"
+        if reward not in funcs:
+            raw.error(where, f"parameters for `{reward}`, which is not in reward_funcs",
+                      f"add {reward} to reward_funcs or delete these parameters")
+            continue
+        try:
+            check_reward_kwargs(reward, params if isinstance(params, dict) else {})
+        except R1Error as exc:
+            raw.error(where, exc.message, exc.hint)
+        if not isinstance(params, dict):
+            raw.error(where, "expected a mapping of parameter: value", f"e.g. `{reward}: {{param: value}}`")
+    return ranges
+
+
+def _check_reachable_threshold(raw: RawRecipe, ranges: list[tuple[float, float] | None]) -> None:
+    threshold = _value(raw, "reject_sampling_threshold")
+    if threshold is None or not ranges or any(r is None for r in ranges):
+        return
+    weights = _value(raw, "reward_weights")
+    weights = weights if isinstance(weights, list) and len(weights) == len(ranges) else [1.0] * len(ranges)
+    best = sum(w * (hi if w >= 0 else lo) for w, (lo, hi) in zip(weights, ranges))
+    worst = sum(w * (lo if w >= 0 else hi) for w, (lo, hi) in zip(weights, ranges))
+    if threshold > best:
+        raw.error("reject_sampling_threshold", f"{threshold} is above the best total the rewards can reach ({best:g})",
+                  f"set it at most {best:g}")
+    elif threshold <= worst:
+        raw.warning("reject_sampling_threshold", f"{threshold} is at or below the worst possible total ({worst:g}); it never rejects",
+                    "raise it or delete it")
+
+
+def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
+    if not _value(raw, "model_name_or_path"):
+        raw.error("model_name_or_path", "no model given", "add `model_name_or_path: <hub id or local path>`", line=1)
+    if not _value(raw, "dataset_name") and not _value(raw, "dataset_mixture"):
+        raw.error("dataset_name", "no training data given", "add `dataset_name: <hub id or local file>`", line=1)
+    _check_path(raw, "model_name_or_path", "model path")
+    _check_path(raw, "dataset_name", "dataset file")
+    _check_path(raw, "eval_dataset_name", "eval dataset file")
+    if trainer == "grpo":
+        _check_reachable_threshold(raw, _check_rewards(raw))
+        generations = _value(raw, "num_generations") or 8
+        per_device = _value(raw, "per_device_train_batch_size") or 8
+        generation_batch = _value(raw, "generation_batch_size")
+        steps = _value(raw, "steps_per_generation") or _value(raw, "gradient_accumulation_steps") or 1
+        if generation_batch is None:
+            generation_batch = per_device * steps
+        if isinstance(generation_batch, int) and isinstance(generations, int) and generations > 0 \
+                and generation_batch % generations:
+            raw.error("num_generations", f"the generation batch ({generation_batch} completions = per_device_train_batch_size"
+                      f" x steps_per_generation) is not divisible by num_generations ({generations})",
+                      "make per_device_train_batch_size x gradient_accumulation_steps a multiple of num_generations")
+    evaluates = _value(raw, "eval_steps") is not None or _value(raw, "eval_on_start")
+    if evaluates and not _value(raw, "eval_dataset_name") and not _value(raw, "eval_dataset_split"):
+        key = "eval_steps" if "eval_steps" in raw.values else "eval_on_start"
+        raw.error(key, "real-time evaluation is on but there is no eval dataset",
+                  "set eval_dataset_name (or eval_dataset_split for a split of dataset_name)")
+    if _value(raw, "load_in_4bit") and _value(raw, "load_in_8bit"):
+        raw.error("load_in_4bit", "load_in_4bit and load_in_8bit are both on", "choose one")
+    gpu = has_gpu()
+    for key_name, package, what in (("use_vllm", "vllm", "vLLM generation"), ("use_liger_kernel", "liger_kernel", "Liger kernels"),
+                                    ("load_in_4bit", "bitsandbytes", "4-bit loading"), ("load_in_8bit", "bitsandbytes", "8-bit loading")):
+        if not _value(raw, key_name):
+            continue
+        if not package_available(package):
+            raw.error(key_name, f"{what} needs the `{package}` package, which is not installed",
+                      f"pip install {package.replace('_', '-')} (GPU only), or set {key_name}: false")
+        elif not gpu:
+            raw.error(key_name, f"{what} needs a CUDA GPU and none is visible", f"set {key_name}: false on this machine")
+    if _value(raw, "trust_remote_code"):
+        raw.warning("trust_remote_code", "on: Python code from the model or dataset repository will run",
+                    "turn it off unless you trust the repository")
+    if (_value(raw, "bf16") or _value(raw, "fp16")) and not has_gpu():
+        key = "bf16" if _value(raw, "bf16") else "fp16"
+        raw.warning(key, "mixed precision needs a GPU; r1 trains in float32 on this CPU machine", f"set {key}: false")
+
+
+def validate_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None,
+                    deep: bool = False) -> ValidationReport:
+    """Check a recipe and return every finding; never raises for problems in the recipe itself."""
+    raw = read_recipe(path)
+    report = ValidationReport(path=Path(path))
+    if raw.findings and any(f.severity == "error" for f in raw.findings) and not raw.values:
+        report.findings = raw.findings
+        return report
+    _apply_overrides(raw, overrides or [])
+    _rename_legacy_keys(raw)
+    if trainer:
+        raw.values["trainer"] = trainer
+    chosen = raw.values.get("trainer", default_of("trainer"))
+    chosen = chosen if chosen in ("grpo", "sft") else "grpo"
+    _check_keys_and_types(raw, chosen)
+    _check_cross_fields(raw, chosen)
+    report.values = {name: _value(raw, name) for name in R1_KEYS} | raw.values
+    report.lines = raw.lines
+    if deep and not any(f.severity == "error" for f in raw.findings):
+        from r1cli.config.deep import deep_checks
+
+        deep_checks(raw, report.values)
+    report.findings = sorted(raw.findings, key=lambda f: (f.severity != "error", f.line or 0))
+    return report
