@@ -1,0 +1,125 @@
+"""Recipe templates and writing commented recipes (what `r1 init` builds on).
+
+Templates are plain YAML files under ``templates/`` whose first line is
+``# description: ...``. In a checkout they are read from the repository; in
+an installed wheel they are packaged as ``r1cli/templates`` (see
+pyproject.toml), so `r1 init` works from a non-editable install.
+
+:func:`render_recipe` writes the values as YAML grouped like the schema, each
+key preceded by its one-line help, so a recipe documents itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r1cli.config.schema import GROUPS, R1_KEYS
+from r1cli.config.trl_fields import trl_fields
+from r1cli.errors import ConfigError, UsageError
+
+# Short template names -> file under templates/. The quickstart is two recipes run in turn.
+TEMPLATES = {
+    "quickstart": "quickstart/grpo.yaml",
+    "quickstart-sft": "quickstart/sft.yaml",
+    "gsm8k": "gsm8k/grpo.yaml",
+    "custom": "custom/grpo.yaml",
+}
+ACCELERATE_CONFIGS = ("ddp", "zero2", "zero3", "fsdp")
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    description: str
+
+    def values(self) -> dict[str, Any]:
+        return yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+
+
+def templates_dir() -> Path:
+    """``r1cli/templates`` inside an installed wheel, else ``templates/`` of the checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def _description(path: Path) -> str:
+    first = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+    return first.partition("description:")[2].strip() if "description:" in first else ""
+
+
+def list_templates() -> list[Template]:
+    root = templates_dir()
+    return [Template(name, root / rel, _description(root / rel)) for name, rel in TEMPLATES.items()]
+
+
+def get_template(name: str) -> Template:
+    for template in list_templates():
+        if template.name == name:
+            return template
+    raise UsageError(f"unknown template {name!r}", hint=f"choose one of: {', '.join(TEMPLATES)} (see `r1 init --list`)")
+
+
+def accelerate_config_path(name_or_path: str) -> Path:
+    """A shipped accelerate config (ddp, zero2, zero3, fsdp) or the user's own file."""
+    if name_or_path in ACCELERATE_CONFIGS:
+        return templates_dir() / "accelerate" / f"{name_or_path}.yaml"
+    return Path(name_or_path).expanduser()
+
+
+def _help_for(name: str) -> str:
+    if name in R1_KEYS:
+        return R1_KEYS[name].metadata["help"]
+    field = trl_fields().get(name)
+    text = " ".join((field.help if field else "").split())
+    first = text.split(". ")[0].rstrip(".")
+    return (first[:117] + "...") if len(first) > 120 else first
+
+
+def _group_of(name: str) -> str:
+    return R1_KEYS[name].metadata["group"] if name in R1_KEYS else "trl"
+
+
+def render_recipe(values: dict[str, Any], title: str) -> str:
+    """Commented YAML: keys grouped like the schema, each with its help line above it."""
+    order = list(GROUPS) + ["trl"]
+    names = sorted(values, key=lambda n: (order.index(_group_of(n)), list(R1_KEYS).index(n) if n in R1_KEYS else 0, n))
+    out = [f"# {title}", "# Every key is documented in the README's config reference; `r1 validate` checks this file.", ""]
+    current = None
+    for name in names:
+        group = _group_of(name)
+        if group != current:
+            heading = GROUPS.get(group, "TRL trainer settings (passed to TRL unchanged)")
+            out += ([""] if current else []) + [f"# --- {heading} ---"]
+            current = group
+        help_text = _help_for(name)
+        if help_text:
+            out.append(f"# {help_text}")
+        dumped = yaml.safe_dump({name: values[name]}, sort_keys=False, allow_unicode=True, width=100).rstrip()
+        out.append(dumped)
+    return "\n".join(out) + "\n"
+
+
+def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False) -> None:
+    """Validate the rendered recipe first; write it atomically only if it is valid."""
+    from r1cli.config.validate import validate_recipe
+    from r1cli.io import atomic_write_text, refuse_overwrite
+
+    refuse_overwrite(path, force)
+    text = render_recipe(values, title)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / path.name
+        probe.write_text(text, encoding="utf-8")
+        report = validate_recipe(probe)
+    if not report.ok:
+        problems = "; ".join(f"{f.key}: {f.message}" for f in report.errors)
+        raise ConfigError(f"the recipe would not be valid, so it was not written: {problems}",
+                          hint="change the answers or flags named above")
+    atomic_write_text(path, text, force=force)
