@@ -50,12 +50,22 @@ def cli_command(fn: Callable) -> Callable:
 
 RecipeArg = Annotated[
     Path,
-    typer.Argument(help="Recipe YAML file.", show_default=False),
+    typer.Argument(help="Recipe YAML file.", show_default=False, metavar="RECIPE"),
 ]
 OverrideOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a recipe key: --set key=value (repeatable), typed by the schema.", show_default=False),
+    typer.Option("--set", help="Override a recipe key: --set key=value (repeatable), typed by the schema.",
+                 show_default=False, metavar="KEY=VALUE"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write results to this file.", show_default=False)]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write results to this file.", show_default=False, metavar="FILE")
+]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue from the run directory's latest checkpoint.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Delete a previous run in the run directory and start over.")]
+LiveOpt = Annotated[
+    bool | None,
+    typer.Option("--live/--no-live", help="Live dashboard (default: on when stdout is a terminal; else one line per step).",
+                 show_default=False),
+]

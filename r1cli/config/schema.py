@@ -104,9 +104,9 @@ class R1Config:
         help="Extra generation rounds per step for rejected groups.")
     reject_sampling_threshold: float | None = key(None, group="reject_sampling",
         help="Also reject a group whose best total reward is below this value.")
-    reject_sampling_fallback: Literal["keep_best", "drop"] = key("keep_best", group="reject_sampling",
-        choices=("keep_best", "drop"),
-        help="When rounds run out: keep the best groups seen, or drop still-rejected groups from the loss.")
+    reject_sampling_fallback: Literal["keep", "mask"] = key("keep", group="reject_sampling",
+        choices=("keep", "mask"),
+        help="When rounds run out: keep the best group seen for the prompt, or mask still-rejected groups out of the loss.")
     # -- real-time evaluation ---------------------------------------------
     eval_dataset_name: str | None = key(None, group="eval",
         help="Held-out data for real-time eval (same forms as dataset_name); None uses dataset_name.")

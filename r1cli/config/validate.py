@@ -35,6 +35,7 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    preview: str | None = None  # with --deep: the first prompt exactly as the model sees it
 
     @property
     def errors(self) -> list[Finding]:
@@ -49,7 +50,7 @@ class ValidationReport:
         return not self.errors
 
     def to_json(self) -> dict:
-        return {"file": str(self.path), "valid": self.ok,
+        return {"file": str(self.path), "valid": self.ok, "preview": self.preview,
                 "errors": [vars(f) for f in self.errors], "warnings": [vars(f) for f in self.warnings]}
 
 
@@ -125,7 +126,8 @@ def _check_keys_and_types(raw: RawRecipe, trainer: str) -> None:
         annotation = annotation_of(name)
         value = types.coerce(annotation, value)
         raw.values[name] = value
-        if not types.fits(annotation, value):
+        has_choices = bool(R1_KEYS[name].metadata["choices"]) if name in R1_KEYS else bool(trl[name].choices)
+        if not has_choices and not types.fits(annotation, value):  # a bad choice gets a did-you-mean instead
             raw.error(name, f"expected {annotation}, got {types.describe(value)}", _type_hint(annotation, name))
             continue
         _check_range(raw, name, value)
@@ -301,6 +303,6 @@ def validate_recipe(path: str | Path, overrides: list[str] | None = None, traine
     if deep and not any(f.severity == "error" for f in raw.findings):
         from r1cli.config.deep import deep_checks
 
-        deep_checks(raw, report.values)
+        report.preview = deep_checks(raw, report.values)
     report.findings = sorted(raw.findings, key=lambda f: (f.severity != "error", f.line or 0))
     return report

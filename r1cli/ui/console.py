@@ -11,7 +11,8 @@ err_console = Console(stderr=True, highlight=False)
 
 def print_error(exc: Exception) -> None:
     """``error: <message>`` then ``hint: <fix>``, on stderr."""
-    err_console.print(f"[bold red]error:[/] {escape(getattr(exc, 'message', str(exc)))}", soft_wrap=True)
+    label = getattr(exc, "label", "error")  # e.g. "stopped" for a clean stop on Ctrl-C
+    err_console.print(f"[bold red]{label}:[/] {escape(getattr(exc, 'message', str(exc)))}", soft_wrap=True)
     hint = getattr(exc, "hint", None)
     if hint:
         err_console.print(f"[yellow]hint:[/] {escape(hint)}", soft_wrap=True)

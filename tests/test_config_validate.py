@@ -1,0 +1,251 @@
+"""Recipe validation: a corpus of broken recipes, each with the file:line, key and fix it must produce."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from r1cli.config import load_recipe, validate_recipe
+from r1cli.errors import ConfigError, UsageError
+
+GOOD = """\
+model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct
+dataset_name: openai/gsm8k
+num_generations: 4
+per_device_train_batch_size: 8
+"""
+
+# (name, recipe text, expected line, expected key, text the message or fix must contain)
+BROKEN = [
+    ("yaml_syntax_unclosed_quote", GOOD + 'system_prompt: "never closed\nlearning_rate: 1.0e-5\n', 5, None, "never closed"),
+    ("yaml_tab_indent", GOOD + "reward_kwargs:\n\tlength: {target: 3}\n", 6, None, "spaces, not tabs"),
+    ("yaml_bad_mapping", GOOD + "learning_rate: a: b\n", 5, None, "YAML syntax error"),
+    ("duplicate_key", GOOD + "num_generations: 8\n", 5, "num_generations", "duplicate key (first set on line 3)"),
+    ("unknown_key_typo", GOOD + "lerning_rate: 1.0e-5\n", 5, "lerning_rate", "did you mean `learning_rate`"),
+    ("unknown_key_typo_r1", GOOD + "reward_func: [accuracy]\n", 5, "reward_func", "did you mean `reward_funcs`"),
+    ("unknown_key_no_match", GOOD + "banana: 3\n", 5, "banana", "unknown key"),
+    ("wrong_type_lr", GOOD + "learning_rate: fast\n", 5, "learning_rate", "expected float"),
+    ("wrong_type_bool", GOOD + "use_reject_sampling: maybe\n", 5, "use_reject_sampling", "use true or false"),
+    ("wrong_type_list", GOOD + "reward_funcs: accuracy\n", 5, "reward_funcs", "YAML list"),
+    ("wrong_type_int", GOOD + "max_completion_length: 12.5\n", 5, "max_completion_length", "expected int"),
+    ("negative_lr", GOOD + "learning_rate: -1.0e-5\n", 5, "learning_rate", "must be > 0"),
+    ("zero_lr", GOOD + "learning_rate: 0\n", 5, "learning_rate", "must be > 0"),
+    ("one_generation", GOOD.replace("num_generations: 4", "num_generations: 1"), 3, "num_generations", "must be >= 2"),
+    ("top_p_above_one", GOOD + "top_p: 1.5\n", 5, "top_p", "must be <= 1"),
+    ("negative_beta", GOOD + "beta: -0.1\n", 5, "beta", "must be >= 0"),
+    ("bad_choice", GOOD + "reject_sampling_mode: refil\n", 5, "reject_sampling_mode", "did you mean `refill`"),
+    ("bad_dtype", GOOD + "dtype: bf16\n", 5, "dtype", "not one of"),
+    ("weights_length", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [1.0]\n", 6, "reward_weights", "one weight per entry"),
+    ("unknown_reward", GOOD + "reward_funcs: [accuracy, formatt]\n", 5, "reward_funcs.1", "format"),
+    ("reward_kwargs_not_listed", GOOD + "reward_funcs: [accuracy]\nreward_kwargs:\n  length: {target: 10}\n", 7, "reward_kwargs.length", "not in reward_funcs"),
+    ("reward_kwargs_bad_param", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    targt: 10\n", 7, "reward_kwargs.length", "targt"),
+    ("generation_batch_indivisible", GOOD.replace("per_device_train_batch_size: 8", "per_device_train_batch_size: 6"), 3, "num_generations", "not divisible by num_generations"),
+    ("threshold_unreachable", GOOD + "reward_funcs: [accuracy, format]\nuse_reject_sampling: true\nreject_sampling_threshold: 5\n", 7, "reject_sampling_threshold", "above the best total"),
+    ("eval_steps_without_data", GOOD + "eval_steps: 10\n", 5, "eval_steps", "no eval dataset"),
+    ("eval_on_start_without_data", GOOD + "eval_on_start: true\n", 5, "eval_on_start", "no eval dataset"),
+    ("missing_local_dataset", GOOD.replace("openai/gsm8k", "./data/nope.jsonl"), 2, "dataset_name", "does not exist"),
+    ("missing_local_model", GOOD.replace("Qwen/Qwen2.5-0.5B-Instruct", "/models/nope"), 1, "model_name_or_path", "does not exist"),
+    ("no_model", GOOD.replace("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\n", ""), 1, "model_name_or_path", "no model given"),
+    ("vllm_without_gpu", GOOD + "use_vllm: true\n", 5, "use_vllm", "use_vllm: false"),
+    ("liger_without_package", GOOD + "use_liger_kernel: true\n", 5, "use_liger_kernel", "use_liger_kernel: false"),
+    ("both_quantisations", GOOD + "load_in_4bit: true\nload_in_8bit: true\n", 5, "load_in_4bit", "choose one"),
+    ("top_level_list", "- model_name_or_path: x\n", 1, None, "mapping of `key: value`"),
+    ("empty_file", "", 1, None, "recipe is empty"),
+    ("comments_only", "# nothing here\n\n", 1, None, "recipe is empty"),
+    ("max_train_samples_zero", GOOD + "max_train_samples: 0\n", 5, "max_train_samples", "must be >= 1"),
+    ("nested_key_not_scalar", GOOD + "reward_kwargs:\n  [a, b]: 1\n", 6, "reward_kwargs", "plain name"),
+]
+
+
+def write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name,text,line,key,needle", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_recipe_reports_file_line_key_and_fix(tmp_path, name, text, line, key, needle):
+    path = write(tmp_path, text)
+    report = validate_recipe(path)
+    assert not report.ok, f"{name} should be invalid"
+    matching = [f for f in report.errors if f.line == line and f.key == key]
+    assert matching, f"no error at line {line} for key {key}: {[f.format() for f in report.errors]}"
+    formatted = matching[0].format()
+    assert formatted.startswith(f"{path}:{line}: ")
+    assert needle in formatted, formatted
+    assert matching[0].hint, "every error carries a fix"
+
+
+def test_corpus_is_large_enough():
+    assert len(BROKEN) >= 20
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    text = GOOD + "lerning_rate: 1.0e-5\nbeta: -1\nreward_weights: [1.0]\n"
+    report = validate_recipe(write(tmp_path, text))
+    keys = {f.key for f in report.errors}
+    assert {"lerning_rate", "beta", "reward_weights"} <= keys
+
+
+def test_valid_recipe_has_no_errors_and_fills_defaults(tmp_path):
+    report = validate_recipe(write(tmp_path, GOOD))
+    assert report.ok, [f.format() for f in report.findings]
+    assert report.values["reward_funcs"] == ["accuracy", "format", "tag_count"]
+    assert report.values["num_generations"] == 4
+
+
+def test_yaml_1_1_exponent_strings_become_floats(tmp_path):
+    report = validate_recipe(write(tmp_path, GOOD + "learning_rate: 1e-5\n"))
+    assert report.ok
+    assert report.values["learning_rate"] == pytest.approx(1e-5)
+
+
+OPEN_R1 = """\
+# Model arguments
+model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct
+model_revision: main
+torch_dtype: bfloat16
+attn_implementation: sdpa
+
+# Data training arguments
+dataset_name: open-r1/OpenR1-Math-220k
+dataset_prompt_column: problem
+system_prompt: "You are a helpful AI Assistant. Respond in the following format: <think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>"
+
+# GRPO trainer config
+do_eval: false
+gradient_accumulation_steps: 4
+gradient_checkpointing: true
+gradient_checkpointing_kwargs:
+  use_reentrant: false
+hub_model_id: Qwen2.5-1.5B-Open-R1-GRPO
+hub_strategy: every_save
+learning_rate: 2.0e-05
+log_completions: true
+log_level: info
+logging_first_step: true
+logging_steps: 1
+logging_strategy: steps
+lr_scheduler_type: cosine
+max_prompt_length: 512
+max_completion_length: 1024
+max_steps: -1
+num_generations: 16
+num_train_epochs: 1
+output_dir: data/Qwen2.5-1.5B-Open-R1-GRPO
+overwrite_output_dir: true
+per_device_eval_batch_size: 16
+per_device_train_batch_size: 16
+push_to_hub: false
+report_to:
+- wandb
+reward_funcs:
+- accuracy
+- format
+- tag_count
+reward_weights:
+- 1.0
+- 1.0
+- 1.0
+save_strategy: "epoch"
+save_total_limit: 1
+seed: 42
+temperature: 0.7
+warmup_ratio: 0.1
+"""
+
+
+def test_open_r1_recipe_validates_with_deprecation_warnings(tmp_path):
+    report = validate_recipe(write(tmp_path, OPEN_R1))
+    assert report.ok, [f.format() for f in report.errors]
+    by_key = {f.key: f for f in report.warnings}
+    assert "dtype" in by_key["torch_dtype"].message and by_key["torch_dtype"].line == 4
+    assert "max_prompt_length" in by_key and "removed" in by_key["max_prompt_length"].message
+    assert "--overwrite" in by_key["overwrite_output_dir"].message
+    assert "warmup_steps" in by_key["warmup_ratio"].message
+    assert report.values["dtype"] == "bfloat16"
+    assert report.values["warmup_steps"] == 0.1
+    assert "max_prompt_length" not in report.values
+
+
+def test_open_r1_flat_reward_parameters_move_into_reward_kwargs(tmp_path):
+    text = GOOD + "reward_funcs: [cosine]\ncosine_max_len: 500\n"
+    report = validate_recipe(write(tmp_path, text))
+    assert report.ok, [f.format() for f in report.errors]
+    assert report.values["reward_kwargs"]["cosine"]["max_len"] == 500
+
+
+def test_sft_only_key_in_grpo_recipe_is_a_warning(tmp_path):
+    report = validate_recipe(write(tmp_path, GOOD + "packing: true\n"))
+    assert report.ok
+    assert any(f.key == "packing" and "SFTConfig" in f.message for f in report.warnings)
+
+
+def test_trust_remote_code_warns(tmp_path):
+    report = validate_recipe(write(tmp_path, GOOD + "trust_remote_code: true\n"))
+    assert report.ok and any(f.key == "trust_remote_code" for f in report.warnings)
+
+
+def test_overrides_are_typed_and_located(tmp_path):
+    path = write(tmp_path, GOOD)
+    report = validate_recipe(path, overrides=["learning_rate=3e-6", "num_generations=8"])
+    assert report.ok and report.values["learning_rate"] == pytest.approx(3e-6) and report.values["num_generations"] == 8
+    bad = validate_recipe(path, overrides=["beta=-2"])
+    assert bad.errors[0].format().startswith(f"{path} (--set): beta:")
+    with pytest.raises(UsageError):
+        validate_recipe(path, overrides=["no_equals_sign"])
+
+
+def test_load_recipe_raises_one_config_error_naming_all(tmp_path):
+    path = write(tmp_path, GOOD + "beta: -1\nlerning_rate: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path)
+    assert "2 errors" in info.value.message and ":5: beta" in info.value.message and ":6: lerning_rate" in info.value.message
+
+
+def test_load_recipe_gives_attribute_access_and_trl_split(tmp_path):
+    recipe = load_recipe(write(tmp_path, GOOD + "learning_rate: 2.0e-6\nlora_r: 8\n"))
+    assert recipe.learning_rate == pytest.approx(2e-6)
+    assert recipe.trainer == "grpo"
+    grpo = recipe.trl_kwargs("grpo")
+    assert grpo["learning_rate"] == pytest.approx(2e-6) and "lora_r" not in grpo
+    assert recipe.trl_kwargs("model")["lora_r"] == 8
+
+
+def test_directory_and_missing_file(tmp_path):
+    assert "is a directory" in validate_recipe(tmp_path).errors[0].message
+    assert "not found" in validate_recipe(tmp_path / "nope.yaml").errors[0].message
+
+
+def test_huge_file_is_refused_without_parsing(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("a: 1\n" * 300_000)
+    assert "MB" in validate_recipe(path).errors[0].message
+
+
+def test_non_utf8_reports_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(GOOD.encode() + b"system_prompt: caf\xe9\n")
+    error = validate_recipe(path).errors[0]
+    assert error.line == 5 and "UTF-8" in error.message
+
+
+@pytest.mark.parametrize("template", sorted(p for p in (Path(__file__).parent.parent / "templates").rglob("*.yaml")
+                                            if "accelerate" not in p.parts), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_templates_validate(template):
+    report = validate_recipe(template)
+    assert report.ok, [f.format() for f in report.errors]
+
+
+def test_validation_imports_no_heavy_library(tmp_path):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, textwrap.dedent(GOOD))
+    code = ("import sys; from r1cli.config import validate_recipe; r = validate_recipe(sys.argv[1]); "
+            "heavy = [m for m in ('torch', 'transformers', 'trl', 'datasets', 'sympy', 'math_verify') if m in sys.modules]; "
+            "print(heavy); assert r.ok and not heavy")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
