@@ -1,0 +1,432 @@
+"""``accuracy``: is the completion's final answer mathematically equal to the gold?
+
+Answer extraction, in order: the content of the last ``<answer>...</answer>``
+(its last ``\\boxed{}`` if it has one), else the last ``\\boxed{}`` in the
+completion, else math-verify's own final-answer extraction on the completion's
+tail. Gold normalisation (:func:`gold_answer_text`) accepts bare LaTeX answers
+(MATH-500's ``answer``), worked solutions ending in ``\\boxed{}`` (MATH's
+``solution``), GSM8K answers ending in ``#### 1,234``, and plain numbers.
+
+Scores are 1.0 / 0.0, and ``None`` when the gold cannot be parsed or the
+verification timed out (TRL then leaves the sample out of the mean). Every parse
+and comparison runs under :func:`r1cli.rewards.timeout.call_with_time_limit`;
+inputs are capped before parsing so hostile completions stay cheap.
+
+The helpers here are public because ``r1 eval`` (majority vote over equal
+answers) and ``r1 dry-run`` (finding unparseable golds) reuse them:
+:func:`extract_answer`, :func:`parse_gold`, :func:`parse_answer`,
+:func:`answers_equal`, :func:`verify_completion`. math-verify and
+latex2sympy2_extended (and so sympy) are imported on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from r1cli.rewards.registry import Param, register_reward
+from r1cli.rewards.text import completion_text, per_completion, texts
+from r1cli.rewards.timeout import TimeLimitExceeded, call_with_time_limit, timeout_count
+
+DEFAULT_TIMEOUT = 5.0
+# An "answer" longer than this is not an answer: refuse it before any parsing.
+MAX_ANSWER_CHARS = 1_000
+# Deeper brace nesting than this (e.g. 200 nested \frac) is refused before parsing.
+MAX_BRACE_DEPTH = 40
+# Only the end of a completion is searched for \boxed{} or a free-form final answer.
+MAX_SCAN_CHARS = 50_000
+MAX_FREE_TAIL_CHARS = 2_000
+# Parsed answers whose evaluation would need numbers this large are refused: big-integer
+# arithmetic is C code that only a signal can interrupt, and only on the main thread.
+MAX_RESULT_DIGITS = 100_000
+MAX_FACTORIAL_ARG = 5_000
+_GOLD_CACHE_SIZE = 4_096
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A parsed answer: the text that was parsed and math-verify's parse of it."""
+
+    text: str
+    parsed: tuple
+
+    @property
+    def key(self) -> str:
+        """A canonical string, to group answers cheaply before comparing them with :func:`answers_equal`."""
+        first = self.parsed[0] if self.parsed else self.text
+        return str(first)
+
+
+# --- locating answers (pure string work, no math-verify) -------------------------------------
+
+_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_BOX_TOKENS = re.compile(r"\\(?:boxed|fbox)\s*\{|\\[{}]|[{}]")
+_GSM8K = re.compile(r"####\s*(.*)", re.DOTALL)
+_NUMBER_COMMAS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last complete ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if none.
+
+    One linear pass over the braces, so thousands of ``\\boxed{`` or unbalanced
+    braces cost no more than reading the text once.
+    """
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    text = text[-MAX_SCAN_CHARS:]
+    stack: list[int] = []  # content start for \boxed{, -1 for a plain {
+    found: tuple[int, int] | None = None
+    for m in _BOX_TOKENS.finditer(text):
+        token = m.group()
+        if token[0] == "\\" and len(token) == 2:  # \{ or \}: a literal brace in LaTeX
+            continue
+        if token == "}":
+            if stack:
+                start = stack.pop()
+                if start >= 0:
+                    found = (start, m.start())
+        elif token == "{":
+            stack.append(-1)
+        else:
+            stack.append(m.end())
+    return None if found is None else text[found[0] : found[1]].strip()
+
+
+def _answer_block(text: str) -> str | None:
+    blocks = _ANSWER_BLOCK.findall(text)
+    return blocks[-1].strip() if blocks else None
+
+
+def _gsm8k_answer(text: str) -> str | None:
+    # GSM8K's own final-answer line, "#### 1,234": thousands separators, a leading $
+    # and a trailing period dropped.
+    tail = _GSM8K.findall(text[-MAX_SCAN_CHARS:])
+    if not tail:
+        return None
+    answer = _NUMBER_COMMAS.sub("", tail[-1].strip()).lstrip("$").rstrip(".").strip()
+    return answer or None
+
+
+def locate_answer(text: str) -> str | None:
+    """The answer span found without math-verify, or None.
+
+    The ``<answer>`` block (its last ``\\boxed{}`` if any), else the last
+    ``\\boxed{}``, else a GSM8K-style ``#### N`` final line.
+    """
+    block = _answer_block(text)
+    if block is not None:
+        boxed = last_boxed(block)
+        return boxed if boxed is not None else block
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed
+    return _gsm8k_answer(text) if "####" in text else None
+
+
+def gold_answer_text(gold: Any) -> str | None:
+    """The answer inside a gold, as text: GSM8K's ``#### N``, a worked solution's last ``\\boxed{}``, or the gold itself."""
+    if isinstance(gold, bool) or gold is None:
+        return None
+    if isinstance(gold, (int, float)):
+        return repr(gold) if isinstance(gold, float) else str(gold)
+    if not isinstance(gold, str):
+        return None
+    text = gold.strip()
+    if not text:
+        return None
+    if "####" in text:
+        return _gsm8k_answer(text)
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed or None
+    return text
+
+
+# --- parsing (math-verify, lazily imported, always under a time limit) -----------------------
+
+
+class _DropTimeoutDisabled(logging.Filter):
+    # r1 turns math-verify's signal.alarm timeouts off on purpose (its own limit
+    # works on every thread), so math-verify's warning about that is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timeout is disabled" not in record.getMessage()
+
+
+@functools.cache
+def _mv() -> Any:
+    import math_verify
+    from latex2sympy2_extended import NormalizationConfig
+
+    for name in ("math_verify.parser", "math_verify.grader"):
+        logging.getLogger(name).addFilter(_DropTimeoutDisabled())
+    expr = math_verify.ExprExtractionConfig()
+
+    class MV:
+        parse = staticmethod(math_verify.parse)
+        verify = staticmethod(math_verify.verify)
+        # Golds: math-verify's defaults (lenient LaTeX normalisation).
+        gold_configs = (math_verify.LatexExtractionConfig(), expr)
+        # Answers: as open-r1 and TRL parse completions (\boxed first, no "nits"), except that
+        # TeX's brace-less \frac43 and \sqrt2 are accepted: they are valid LaTeX, and MATH's
+        # own reference solutions use them.
+        answer_configs = (
+            math_verify.LatexExtractionConfig(
+                normalization_config=NormalizationConfig(
+                    basic_latex=True, units=True, malformed_operators=True, nits=False, boxed="all"
+                ),
+                boxed_match_priority=0,
+            ),
+            expr,
+        )
+        default_configs = (math_verify.LatexExtractionConfig(), expr)
+
+    return MV
+
+
+_MATH_DELIMITERS = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")
+# LaTeX spacing and an escaped dollar sign carry no mathematical meaning: "\$32,\!348" is 32348.
+_NOISE = re.compile(r"\\\$|\\[!,;:]|\\(?:q?quad)\b")
+_LATEX_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\s*\{[^{}]*\}|\\[a-zA-Z]+")
+_PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
+_SHORT_WORDS = re.compile(r"[^\W\d_][^\W\d_\s'-]*(?:[\s'-]+[^\W\d_][^\W\d_\s'-]*){0,3}\.?")
+
+
+def _max_depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in "{(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})" and depth:
+            depth -= 1
+    return deepest
+
+
+def _parse_span(span: str, configs: tuple) -> list:
+    """Parse a short answer: LaTeX/expression as is, prose by math-verify's extraction, short words as text."""
+    mv = _mv()
+    span = _NOISE.sub(" ", span).strip()
+    if not span:
+        return []
+    if _has_math_delimiters(span):
+        return mv.parse(span, list(configs), parsing_timeout=None)
+    if _PROSE_WORD.search(_LATEX_TEXT.sub(" ", span)):
+        found = mv.parse(span, list(mv.default_configs), parsing_timeout=None)
+        if found or not _SHORT_WORDS.fullmatch(span):
+            return found
+        # A word answer ("Evelyn", "even"): compare it as MATH writes one, \text{Evelyn}.
+        return mv.parse(f"$\\text{{{span.rstrip('.')}}}$", list(configs), parsing_timeout=None)
+    return mv.parse(f"${span}$", list(configs), parsing_timeout=None)
+
+
+def _has_math_delimiters(span: str) -> bool:
+    return _MATH_DELIMITERS.search(span) is not None
+
+
+def _refuse(span: str) -> bool:
+    return not span or len(span) > MAX_ANSWER_CHARS or _max_depth(span) > MAX_BRACE_DEPTH
+
+
+def _too_big(parsed: Sequence[Any]) -> bool:
+    """True if evaluating any parsed expression could involve astronomically large numbers."""
+    from sympy import Basic
+
+    return any(isinstance(item, Basic) and _log10_size(item, 0) > MAX_RESULT_DIGITS for item in parsed)
+
+
+def _log10_size(expr: Any, depth: int) -> float:
+    """A cheap upper estimate of log10 |value| of a sympy expression (0 for symbols and unknowns)."""
+    import math
+
+    from sympy import Add, Pow, factorial
+
+    if depth > 2 * MAX_BRACE_DEPTH:
+        return math.inf
+    if expr.is_Number:
+        return _log10_abs(expr) if expr.is_finite else 0.0
+    if isinstance(expr, (Pow, factorial)):
+        # An exponent (or factorial argument) beyond 10**5 is refused whatever the base.
+        arg = expr.args[1] if isinstance(expr, Pow) else expr.args[0]
+        arg_size = _log10_size(arg, depth + 1)
+        if arg_size > math.log10(MAX_RESULT_DIGITS):
+            return math.inf
+        n = 10.0**arg_size
+        if isinstance(expr, factorial):
+            return n * math.log10(max(n, 1.0))
+        return max(_log10_size(expr.args[0], depth + 1), 0.0) * n
+    sizes = [_log10_size(arg, depth + 1) for arg in expr.args if hasattr(arg, "is_Number")]
+    if not sizes:
+        return 0.0
+    return max(sizes) + 1.0 if isinstance(expr, Add) else sum(max(x, 0.0) for x in sizes)
+
+
+def _log10_abs(number: Any) -> float:
+    import math
+
+    try:
+        if number.is_zero:
+            return -math.inf
+        if number.is_Rational:
+            return math.log10(abs(int(number.p))) - math.log10(abs(int(number.q)))
+        return math.log10(abs(float(number)))
+    except (OverflowError, ValueError, TypeError):
+        return math.inf
+
+
+def _checked(parsed: list) -> tuple:
+    return () if not parsed or _too_big(parsed) else tuple(parsed)
+
+
+def _parse_gold_now(span: str) -> tuple:
+    return _checked(_parse_span(span, _mv().gold_configs))
+
+
+def _completion_answer_now(text: str) -> tuple[str | None, tuple]:
+    """(answer text, parsed answer) of a completion; parsed is () when there is no usable answer."""
+    span = locate_answer(text)
+    if span is not None:
+        return (None, ()) if _refuse(span) else (span, _checked(_parse_span(span, _mv().answer_configs)))
+    # No <answer> and no \boxed{}: math-verify's own final-answer extraction, on the tail only.
+    tail = text[-MAX_FREE_TAIL_CHARS:]
+    if not tail.strip() or _max_depth(tail) > MAX_BRACE_DEPTH:
+        return None, ()
+    found = _mv().parse(tail, list(_mv().default_configs), parsing_timeout=None)
+    # math-verify appends the matched text after the parsed values (fallback_mode="first_match").
+    strings = [x for x in found if isinstance(x, str)]
+    return (strings[-1] if strings else None), _checked(found)
+
+
+_gold_cache: OrderedDict[str, Answer | None] = OrderedDict()
+
+
+def parse_gold(gold: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer | None:
+    """Normalise and parse a gold answer; None if it cannot be parsed (or parsing timed out).
+
+    Results are kept in a small per-process cache (timeouts are not cached).
+    """
+    span = gold_answer_text(gold)
+    if span is None or _refuse(span):
+        return None
+    if span in _gold_cache:
+        _gold_cache.move_to_end(span)
+        return _gold_cache[span]
+    try:
+        parsed = call_with_time_limit(timeout, _parse_gold_now, span)
+    except TimeLimitExceeded:
+        return None
+    answer = Answer(span, parsed) if parsed else None
+    _gold_cache[span] = answer
+    if len(_gold_cache) > _GOLD_CACHE_SIZE:
+        _gold_cache.popitem(last=False)
+    return answer
+
+
+def parse_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer | None:
+    """Extract and parse a completion's final answer; None if it has none (or parsing timed out)."""
+    try:
+        text, parsed = call_with_time_limit(timeout, _completion_answer_now, completion_text(completion))
+    except TimeLimitExceeded:
+        return None
+    return Answer(text or "", parsed) if parsed else None
+
+
+def extract_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> str | None:
+    """The final answer's text: ``<answer>`` content, else last ``\\boxed{}``, else math-verify's extraction.
+
+    The first two rules are plain string work; only the third imports math-verify.
+    """
+    text = completion_text(completion)
+    span = locate_answer(text)
+    if span is not None:
+        return None if _refuse(span) else span
+    try:
+        found, _ = call_with_time_limit(timeout, _completion_answer_now, text)
+    except TimeLimitExceeded:
+        return None
+    return found
+
+
+def _parse_answer_text(text: str) -> tuple:
+    return _checked(_parse_span(text, _mv().answer_configs))
+
+
+def answers_equal(a: Answer | str, b: Answer | str, *, timeout: float | None = DEFAULT_TIMEOUT) -> bool | None:
+    """Are two answers mathematically equal? ``a`` plays the gold's part (math-verify is not symmetric).
+
+    Each may be an :class:`Answer` or answer text as :func:`extract_answer`
+    returns it. None when either cannot be parsed or the comparison timed out.
+    """
+    parsed = []
+    for value in (a, b):
+        if isinstance(value, Answer):
+            parsed.append(list(value.parsed))
+            continue
+        if not isinstance(value, str) or _refuse(value.strip()):
+            return None
+        try:
+            found = call_with_time_limit(timeout, _parse_answer_text, value.strip())
+        except TimeLimitExceeded:
+            return None
+        if not found:
+            return None
+        parsed.append(list(found))
+    try:
+        return bool(call_with_time_limit(timeout, _mv().verify, parsed[0], parsed[1], timeout_seconds=None))
+    except TimeLimitExceeded:
+        return None
+
+
+def _verify_now(gold: Answer, text: str) -> float:
+    _, parsed = _completion_answer_now(text)
+    if not parsed:
+        return 0.0
+    return 1.0 if _mv().verify(list(gold.parsed), list(parsed), timeout_seconds=None) else 0.0
+
+
+def verify_completion(gold: Answer, completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> float | None:
+    """1.0 if the completion's answer equals ``gold``, 0.0 if not or if it has none, None on timeout."""
+    try:
+        return call_with_time_limit(timeout, _verify_now, gold, completion_text(completion))
+    except TimeLimitExceeded:
+        return None
+
+
+def correctness(completions: Sequence[Any], solution: Any, timeout: float | None) -> list[float | None]:
+    """Accuracy per completion, parsing each distinct gold once (GRPO repeats each gold per generation)."""
+    items = texts(completions)
+    golds = per_completion(solution, "solution", len(items))
+    parsed: dict[Any, Answer | None] = {}
+    scores: list[float | None] = []
+    for text, gold in zip(items, golds):
+        key = gold if isinstance(gold, (str, int, float)) else repr(gold)
+        if key not in parsed:
+            parsed[key] = parse_gold(gold, timeout=timeout)
+        answer = parsed[key]
+        scores.append(None if answer is None else verify_completion(answer, text, timeout=timeout))
+    return scores
+
+
+@register_reward(
+    "accuracy",
+    range=(0.0, 1.0),
+    description="1.0 if the final answer equals the gold (math-verify), 0.0 if not; None if the gold cannot be parsed or it timed out.",
+    params={"timeout": Param("Seconds allowed for each parse and verification.", gt=0)},
+)
+def accuracy(
+    completions: list,
+    solution: list,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    log_metric: Callable[[str, float], None] | None = None,
+    **kwargs: Any,
+) -> list[float | None]:
+    """Is the final answer mathematically equal to the gold?"""
+    before = timeout_count()
+    scores = correctness(completions, solution, timeout)
+    if log_metric is not None:
+        log_metric("accuracy/timeouts", float(timeout_count() - before))
+    return scores

@@ -1,0 +1,188 @@
+"""From reward names to TRL-ready callables and weighted scores.
+
+:func:`get_reward_calculator` resolves names (or ``module:function`` paths),
+validates and binds each reward's parameters, and gives every function a
+unique metric name (``length``, ``length_2``...). ``calc.funcs`` and
+``calc.weights`` go straight into ``GRPOTrainer(reward_funcs=...)`` and
+``GRPOConfig(reward_weights=...)``; ``calc.score(...)`` computes the same
+numbers outside training, with the total summed exactly as TRL sums it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from r1cli.errors import RewardError
+from r1cli.rewards.registry import RewardSpec, check_reward_kwargs, get_reward_spec
+from r1cli.rewards.timeout import timeout_count
+
+
+class BoundReward:
+    """A reward with its parameters bound, named by its metric name.
+
+    A callable object rather than ``functools.partial``: TRL names a partial
+    after the wrapped function (so two ``length`` rewards would collide), and a
+    closure cannot be pickled. This pickles as (reference, parameters, name) and
+    is resolved again on unpickling, so it also travels to spawned processes.
+    """
+
+    def __init__(self, spec: RewardSpec, kwargs: dict, name: str):
+        self.spec = spec
+        self.kwargs = spec.resolved_kwargs(kwargs)
+        self.__name__ = name
+        self.__doc__ = spec.func.__doc__
+
+    def __call__(self, completions: Sequence[Any], **columns: Any) -> list[float | None]:
+        # Bound parameters win over a dataset column that happens to share their name.
+        return self.spec.func(completions, **{**columns, **self.kwargs})
+
+    def __reduce__(self):
+        return (_rebind, (self.spec.ref, self.kwargs, self.__name__))
+
+    def __repr__(self) -> str:
+        return f"BoundReward({self.__name__!r}, {self.spec.ref!r}, {self.kwargs!r})"
+
+
+def _rebind(ref: str, kwargs: dict, name: str) -> BoundReward:
+    import r1cli.rewards  # noqa: F401  (registers the built-ins in a fresh process)
+
+    return BoundReward(get_reward_spec(ref), kwargs, name)
+
+
+@dataclass
+class RewardScores:
+    """Per-reward scores and their weighted total, one entry per completion.
+
+    ``total`` is TRL's ``(rewards_per_func * weights).nansum(dim=1)``: a ``None``
+    score contributes nothing, and a completion for which every reward returned
+    ``None`` gets NaN (TRL marks it unscorable and gives it no advantage).
+    """
+
+    names: list[str]
+    weights: list[float]
+    per_reward: dict[str, list[float | None]]
+    total: list[float]
+    timeouts: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.total)
+
+    def row(self, i: int) -> dict[str, float | None]:
+        return {name: values[i] for name, values in self.per_reward.items()}
+
+
+def weighted_total(values: Sequence[float | None], weights: Sequence[float]) -> float:
+    """TRL's weighted nansum for one completion; NaN when every value is None/NaN."""
+    present = [(v, w) for v, w in zip(values, weights) if v is not None and not math.isnan(v)]
+    if not present:
+        return math.nan
+    return math.fsum(v * w for v, w in present)
+
+
+class RewardCalculator:
+    """Scores completions with a fixed list of rewards and weights."""
+
+    def __init__(self, specs: list[RewardSpec], weights: list[float], kwargs: list[dict]):
+        self.specs = specs
+        self.weights = [float(w) for w in weights]
+        self.names = _metric_names([s.name for s in specs])
+        self.kwargs = [s.resolved_kwargs(k) for s, k in zip(specs, kwargs)]
+        self.funcs = [BoundReward(s, k, n) for s, k, n in zip(specs, kwargs, self.names)]
+
+    @property
+    def refs(self) -> list[str]:
+        """How each reward was named (for rebuilding this calculator in another process)."""
+        return [s.ref for s in self.specs]
+
+    @property
+    def columns(self) -> set[str]:
+        """Dataset columns the rewards need (e.g. ``solution``)."""
+        return {c for s in self.specs for c in s.columns}
+
+    def ranges(self) -> dict[str, tuple[float, float] | None]:
+        return {n: s.range_for(k) for n, s, k in zip(self.names, self.specs, self.kwargs)}
+
+    def score(self, completions: Sequence[Any], **columns: Any) -> RewardScores:
+        """Call every reward as TRL would (``completions=`` plus columns) and sum them with the weights."""
+        n = len(completions)
+        per_reward: dict[str, list[float | None]] = {}
+        timeouts: dict[str, int] = {}
+        for name, func in zip(self.names, self.funcs):
+            before = timeout_count()
+            values = func(completions, **columns)
+            timeouts[name] = timeout_count() - before
+            if values is None or len(values) != n:
+                got = "None" if values is None else f"{len(values)} values"
+                raise RewardError(f"reward {name!r} returned {got} for {n} completions", hint="a reward returns one value (or None) per completion")
+            per_reward[name] = [_clean(v, name) for v in values]
+        totals = [weighted_total([per_reward[name][i] for name in self.names], self.weights) for i in range(n)]
+        return RewardScores(list(self.names), list(self.weights), per_reward, totals, timeouts)
+
+
+def _clean(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RewardError(f"reward {name!r} returned {value!r}, not a number or None") from None
+    # TRL turns None into NaN; here NaN becomes None so that both mean "left out".
+    return None if math.isnan(number) else number
+
+
+def _metric_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def get_reward_calculator(
+    reward_funcs: Sequence[str],
+    reward_weights: Sequence[float] | None = None,
+    reward_kwargs: dict[str, dict] | None = None,
+) -> RewardCalculator:
+    """Resolve, validate and bind rewards.
+
+    ``reward_kwargs`` maps a reward, as named in ``reward_funcs``, to its
+    parameters; a metric name (``length_2``) targets one of several copies and
+    wins over the plain name. Raises :class:`RewardError` on unknown names, bad
+    parameters, or a weight count that does not match.
+    """
+    if isinstance(reward_funcs, str):
+        reward_funcs = [reward_funcs]
+    if not reward_funcs:
+        raise RewardError("no rewards given", hint="name at least one, e.g. accuracy")
+    specs = [get_reward_spec(ref) for ref in reward_funcs]
+    if reward_weights is None:
+        weights = [1.0] * len(specs)
+    else:
+        weights = list(reward_weights)
+        if len(weights) != len(specs):
+            raise RewardError(
+                f"{len(weights)} reward weights for {len(specs)} rewards",
+                hint="give one weight per reward, in the same order",
+            )
+        for w in weights:
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or math.isnan(w):
+                raise RewardError(f"reward weight {w!r} is not a number")
+    names = _metric_names([s.name for s in specs])
+    known_keys = set(names) | {str(r).strip() for r in reward_funcs} | {s.name for s in specs}
+    for key in reward_kwargs or {}:
+        if key not in known_keys:
+            raise RewardError(
+                f"reward_kwargs names {key!r}, which is not among the rewards used",
+                hint=f"rewards used: {', '.join(names)}",
+            )
+    bound = []
+    for ref, spec, name in zip(reward_funcs, specs, names):
+        params: dict = {}
+        for key in (spec.name, str(ref).strip(), name):
+            params.update((reward_kwargs or {}).get(key) or {})
+        check_reward_kwargs(spec.ref, params)
+        bound.append(params)
+    return RewardCalculator(specs, weights, bound)
