@@ -1,0 +1,251 @@
+"""``EnhancedGRPOTrainer``: TRL's GRPOTrainer plus reject sampling and real-time evaluation.
+
+Used from Python exactly like ``trl.GRPOTrainer``, with extra keyword arguments:
+
+    trainer = EnhancedGRPOTrainer(
+        model, reward_funcs=[accuracy, fmt], args=GRPOConfig(...), train_dataset=train,
+        eval_dataset=test, eval_steps=50, eval_on_start=True, max_eval_samples=200,
+        use_reject_sampling=True, reject_sampling_mode="refill", max_resample_attempts=3,
+    )
+    trainer.train()
+
+Reject sampling (off by default; off, this class behaves exactly like TRL's)
+overrides ``_generate_and_score_completions``: TRL generates and scores the
+batch; groups whose total rewards have zero spread (or, with
+``reject_sampling_threshold``, whose best total is below it) are rejected; then,
+for up to ``max_resample_attempts`` rounds, TRL's own method runs again on the
+rejected groups' prompts (``"resample"``) or on fresh prompts from the train set
+(``"refill"``, DAPO's dynamic sampling), and accepted new groups are spliced
+into the batch (ids, masks, advantages, log-probs), so the loss is computed on
+them. What still-rejected groups become is ``reject_sampling_fallback``
+(``"keep"`` the best group seen, or ``"mask"`` them out of the loss); see
+``reject_sampling.py``. Per-step statistics are logged as ``reject_sampling/*``.
+
+Groups are judged on the weighted total reward per completion (TRL's
+``reward_weights``), from the rewards TRL gathers across processes, so every
+process decides the same. Each round's advantages are TRL's, computed within
+that round's batch: per group with ``scale_rewards="group"``/``"none"`` (the
+default), so a spliced group is exactly what TRL would have produced for it;
+with ``scale_rewards="batch"`` or ``multi_objective_aggregation=
+"normalize_then_sum"`` the normalisation uses the round's batch statistics.
+
+Bookkeeping: TRL's own metrics (``reward``, ``rewards/<name>/mean``,
+``frac_reward_zero_std``, completion lengths...) and its completions table
+describe the first round only, the policy's unfiltered behaviour; the extra
+rounds are logged only through ``reject_sampling/*`` (``reward_mean_after``,
+``zero_spread_frac_after``) and ``num_tokens``, which counts every generated token.
+
+Real-time evaluation (``eval_dataset`` + ``eval_steps`` and/or ``eval_on_start``)
+generates greedily for up to ``max_eval_samples`` prompts and logs ``eval/*``
+metrics computed with the trainer's own reward functions (``realtime_eval.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections import defaultdict
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+
+from r1cli.errors import ConfigError
+from r1cli.training import batch_ops
+from r1cli.training.realtime_eval import RealtimeEvalCallback, RealtimeEvalSettings, run_realtime_eval
+from r1cli.training.reject_sampling import FALLBACKS, MODES, Layout, RejectStats, run_rounds
+
+
+class EnhancedGRPOTrainer(GRPOTrainer):
+    """TRL's GRPOTrainer with reject sampling and real-time evaluation (both opt-in)."""
+
+    def __init__(
+        self,
+        model,
+        reward_funcs,
+        args=None,
+        train_dataset=None,
+        eval_dataset=None,
+        processing_class=None,
+        *,
+        eval_steps: int | None = None,
+        eval_on_start: bool = False,
+        max_eval_samples: int | None = None,
+        eval_batch_size: int = 16,
+        eval_max_new_tokens: int | None = None,
+        eval_temperature: float = 0.0,
+        eval_accuracy_reward: str | None = None,
+        use_reject_sampling: bool = False,
+        reject_sampling_mode: str = "resample",
+        max_resample_attempts: int = 3,
+        reject_sampling_threshold: float | None = None,
+        reject_sampling_fallback: str = "keep",
+        **kwargs: Any,
+    ):
+        _check_options(
+            reject_sampling_mode, reject_sampling_fallback, max_resample_attempts, eval_steps, eval_on_start, eval_dataset
+        )
+        super().__init__(
+            model=model,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            **kwargs,
+        )
+        self.use_reject_sampling = use_reject_sampling
+        self.reject_sampling_mode = reject_sampling_mode
+        self.max_resample_attempts = max_resample_attempts
+        self.reject_sampling_threshold = reject_sampling_threshold
+        self.reject_sampling_fallback = reject_sampling_fallback
+        self.last_reject_stats: RejectStats | None = None
+        self._last_rewards_per_func: torch.Tensor | None = None
+        self._refill_order: list[int] = []
+        self._refill_cursor = 0
+        self._refill_epoch = 0
+        if use_reject_sampling and reject_sampling_mode == "refill" and not hasattr(self.train_dataset, "__len__"):
+            raise ConfigError(
+                "reject_sampling_mode 'refill' needs a map-style train dataset (fresh prompts are drawn by index)",
+                hint="use reject_sampling_mode: resample with a streaming dataset",
+            )
+
+        self.realtime_eval = RealtimeEvalSettings(
+            dataset=eval_dataset,
+            eval_steps=eval_steps,
+            eval_on_start=eval_on_start,
+            max_samples=max_eval_samples,
+            batch_size=eval_batch_size,
+            max_new_tokens=eval_max_new_tokens or self.max_completion_length,
+            temperature=eval_temperature,
+            accuracy_reward=eval_accuracy_reward,
+        )
+        if eval_dataset is not None and (eval_steps or eval_on_start):
+            self.add_callback(RealtimeEvalCallback(self))
+
+    # -- real-time evaluation -------------------------------------------------------------
+
+    def run_realtime_eval(self) -> dict[str, float]:
+        """Generate for the eval prompts, score them with the trainer's rewards, log and return ``eval/*``."""
+        metrics = run_realtime_eval(self, self.realtime_eval)
+        # Trainer.log, not GRPOTrainer.log: GRPO's would flush (and average) the train metrics mid-step.
+        # Trainer.log also clears control.should_log, which would drop this step's regular train log.
+        should_log = self.control.should_log
+        super(GRPOTrainer, self).log(dict(metrics))
+        self.control.should_log = should_log
+        return metrics
+
+    # -- reject sampling ------------------------------------------------------------------
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        # Keep the gathered per-function rewards: reject sampling judges groups on them.
+        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._last_rewards_per_func = rewards
+        return rewards
+
+    def _total_rewards(self) -> list[float]:
+        """Weighted total reward per completion of the last scored batch (all processes), NaN if unscorable."""
+        per_func = self._last_rewards_per_func
+        weights = self.reward_weights.to(per_func.device)
+        totals = (per_func * weights.unsqueeze(0)).nansum(dim=1)
+        totals[torch.isnan(per_func).all(dim=1)] = torch.nan
+        return totals.tolist()
+
+    def _generate_and_score_completions(self, inputs):
+        if not self.use_reject_sampling or not self.model.training:
+            return super()._generate_and_score_completions(inputs)
+
+        batch = super()._generate_and_score_completions(inputs)
+        batch_ops.check_supported(batch)
+        first_totals = self._total_rewards()
+        layout = Layout(self.accelerator.num_processes, len(inputs), self.num_generations)
+        process = self.accelerator.process_index
+        pad_id = self._tokenizer.pad_token_id
+        state: dict[str, Any] = {"batch": batch, "new": None}
+
+        def run_round(round_index, plan):
+            round_inputs = self._round_inputs(inputs, plan)
+            with self._side_bookkeeping():
+                state["new"] = super(EnhancedGRPOTrainer, self)._generate_and_score_completions(round_inputs)
+            return self._total_rewards()
+
+        def splice(plan, winners):
+            pairs = [
+                (row.target, i)
+                for i, row in enumerate(plan.rows)
+                if row.target is not None and winners.get(plan.candidates[row.group]) == row.group
+            ]
+            state["batch"] = batch_ops.splice_rows(state["batch"], state["new"], pairs, pad_id)
+
+        stats = run_rounds(
+            first_totals,
+            layout,
+            process,
+            max_rounds=self.max_resample_attempts,
+            fallback=self.reject_sampling_fallback,
+            threshold=self.reject_sampling_threshold,
+            run_round=run_round,
+            splice=splice,
+        )
+        batch = state["batch"]
+        if self.reject_sampling_fallback == "mask":
+            rows = [r for slot in stats.still_rejected_slots for r in layout.local_rows(slot, process)]
+            batch = batch_ops.mask_rows(batch, rows)
+        # Spliced or masked rows change the loss-token count; every process reaches this gather exactly once.
+        batch["num_items_in_batch"] = self.accelerator.gather(batch_ops.loss_token_count(batch)).sum()
+        self.last_reject_stats = stats
+        for key, value in stats.as_metrics().items():
+            self._metrics["train"][key].append(value)
+        return batch
+
+    def _round_inputs(self, inputs: list[dict], plan) -> list[dict]:
+        """The local rows of a regeneration round: the same prompts (resample) or fresh ones (refill)."""
+        if self.reject_sampling_mode == "resample":
+            return [dict(inputs[row.source]) for row in plan.rows]
+        # One fresh prompt per group of the round's global batch, drawn identically on every process.
+        fresh = [self._next_refill_index() for _ in plan.candidates]
+        return [dict(self.train_dataset[fresh[row.group]]) for row in plan.rows]
+
+    def _next_refill_index(self) -> int:
+        # A seeded walk over shuffled dataset indices: fresh prompts cycle through the
+        # whole train set before repeating, and every process draws the same sequence.
+        if self._refill_cursor >= len(self._refill_order):
+            order = list(range(len(self.train_dataset)))
+            random.Random(f"{self.args.seed}:refill:{self._refill_epoch}").shuffle(order)
+            self._refill_epoch += 1
+            self._refill_order, self._refill_cursor = order, 0
+        index = self._refill_order[self._refill_cursor]
+        self._refill_cursor += 1
+        return index
+
+    @contextlib.contextmanager
+    def _side_bookkeeping(self):
+        """Run an extra generation round without adding to TRL's metrics and completions table.
+
+        TRL's method still runs every collective (gathers of lengths, rewards,
+        logs) the same way on every process; only where it writes is swapped.
+        """
+        saved_metrics, saved_logs = self._metrics["train"], self._logs
+        self._metrics["train"] = defaultdict(list)
+        self._logs = {key: defaultdict(list) if isinstance(value, dict) else [] for key, value in saved_logs.items()}
+        try:
+            yield
+        finally:
+            self._metrics["train"], self._logs = saved_metrics, saved_logs
+            # Tokens generated in extra rounds were really processed: keep the running count current.
+            self._metrics["train"]["num_tokens"] = [self.state.num_input_tokens_seen]
+
+
+def _check_options(mode, fallback, max_attempts, eval_steps, eval_on_start, eval_dataset) -> None:
+    if mode not in MODES:
+        raise ConfigError(f"reject_sampling_mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if fallback not in FALLBACKS:
+        raise ConfigError(f"reject_sampling_fallback must be one of {', '.join(FALLBACKS)}, got {fallback!r}")
+    if max_attempts < 0:
+        raise ConfigError(f"max_resample_attempts must be 0 or more, got {max_attempts}")
+    if eval_steps is not None and eval_steps < 1:
+        raise ConfigError(f"eval_steps must be at least 1, got {eval_steps}")
+    if (eval_steps or eval_on_start) and eval_dataset is None:
+        raise ConfigError("real-time evaluation (eval_steps / eval_on_start) needs an eval dataset")
+    if (eval_steps or eval_on_start) and (isinstance(eval_dataset, dict) or not hasattr(eval_dataset, "__len__")):
+        raise ConfigError("real-time evaluation needs one map-style eval dataset (not a dict of them, not a stream)")
