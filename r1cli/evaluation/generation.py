@@ -95,8 +95,9 @@ def generate(
     ``num_samples`` sequences). ``chat_template_kwargs`` go to the chat template
     (for example ``{"enable_thinking": False}``), as TRL's option of that name.
     Sampling is reproducible for a given ``seed`` *and* ``batch_size`` (the
-    random stream is consumed batch by batch); greedy output does not depend on
-    ``batch_size``.
+    random stream is consumed batch by batch). Greedy output is the same
+    batched or one prompt at a time (padding is masked; only floating-point
+    near-ties could differ).
     """
     if max_new_tokens < 1 or num_samples < 1 or batch_size < 1:
         raise ValueError("max_new_tokens, num_samples and batch_size must be at least 1")
