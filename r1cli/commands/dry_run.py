@@ -1,11 +1,34 @@
-"""`r1 dry-run`: not available yet (lands with issue #4); says so and exits 2."""
+"""`r1 dry-run RECIPE`: everything but the optimisation -- prompts, lengths, memory, steps, rewards on gold."""
 
 from __future__ import annotations
 
-from r1cli.commands._options import RecipeArg
-from r1cli.errors import NotYetAvailable
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from r1cli.commands._options import JsonOpt, OverrideOpt, RecipeArg
 
 
-def dry_run(recipe: RecipeArg) -> None:
-    """Not yet available in this version of r1."""
-    raise NotYetAvailable("`r1 dry-run` is not yet available in this version of r1.", hint="see CHANGELOG.md for what has landed")
+def dry_run(
+    recipe: RecipeArg,
+    overrides: OverrideOpt = None,
+    generate: Annotated[int, typer.Option("--generate", min=0, help="Also sample N completions and show their rewards.")] = 0,
+    trainer: Annotated[str | None, typer.Option("--trainer", help="grpo or sft (default: the recipe's `trainer`).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a run end to end without training; exit 1 when something would make it fail."""
+    from r1cli.config import load_recipe
+    from r1cli.training.dry_run import dry_run as run_dry
+    from r1cli.ui.dry_run_view import render_dry_run
+
+    if trainer not in (None, "grpo", "sft"):
+        raise typer.BadParameter("must be grpo or sft", param_hint="--trainer")
+    report = run_dry(load_recipe(recipe, overrides=overrides or [], trainer=trainer), generate=generate)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2, default=str))
+    else:
+        render_dry_run(report)
+    if not report.ok:
+        raise typer.Exit(1)

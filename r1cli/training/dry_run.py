@@ -1,0 +1,184 @@
+"""`r1 dry-run`: everything a run would do except the optimisation.
+
+    report = dry_run(recipe, generate=0)
+
+Loads the tokenizer and the data through the same builders as training,
+renders the first prompts through the chat template, measures prompt lengths
+against the completion budget, counts parameters on the ``meta`` device (no
+weights are read), estimates memory and the number of steps, and scores the
+dataset's own gold answers with the ``accuracy`` reward to catch golds that
+cannot be parsed. ``generate=N`` also loads the model, samples N completions
+and scores them with every reward of the recipe. Findings that would make a
+run fail are ``errors``; the command exits non-zero when there are any.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from r1cli.config import Recipe
+from r1cli.training.memory import ModelShape, estimate_memory, plan_steps
+
+STATS_ROWS = 256  # prompts measured and golds scored; enough for lengths and parse failures
+
+
+@dataclass
+class DryRunReport:
+    recipe: str
+    trainer: str
+    output_dir: str
+    rows: int
+    prompts: list[str] = field(default_factory=list)
+    prompt_tokens: dict[str, float] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
+    steps: dict[str, Any] = field(default_factory=dict)
+    gold: dict[str, Any] | None = None
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def model_shape(recipe: Recipe) -> ModelShape:
+    """Parameter counts from the config alone: the model is built on the meta device."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from r1cli.errors import ModelError
+    from r1cli.models.loading import resolve_source
+
+    source, gguf_file = resolve_source(recipe.model_name_or_path, recipe.gguf_file)
+    kwargs = {"trust_remote_code": recipe.trust_remote_code, **({"gguf_file": gguf_file} if gguf_file else {})}
+    try:
+        config = AutoConfig.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the config of {source}: {str(exc).splitlines()[0][:200]}",
+                         hint="check model_name_or_path") from exc
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.trust_remote_code)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = total
+    if recipe.values.get("use_peft"):
+        targets = recipe.lora_target_modules
+        r = recipe.lora_r or 16
+        trainable = 0
+        for name, module in model.named_modules():
+            if not isinstance(module, torch.nn.Linear) or name.endswith("lm_head"):
+                continue
+            if targets in (None, "all-linear") or any(name.endswith(t) for t in (targets or [])):
+                trainable += r * (module.in_features + module.out_features)
+    heads = getattr(config, "num_attention_heads", 1) or 1
+    head_dim = getattr(config, "head_dim", None) or (getattr(config, "hidden_size", heads) // heads)
+    return ModelShape(parameters=total, trainable=trainable, layers=getattr(config, "num_hidden_layers", 0),
+                      kv_heads=getattr(config, "num_key_value_heads", None) or heads, head_dim=head_dim)
+
+
+def _token_stats(lengths: list[int]) -> dict[str, float]:
+    ordered = sorted(lengths)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"count": len(ordered), "min": ordered[0], "mean": round(statistics.fmean(ordered), 1),
+            "p95": p95, "max": ordered[-1]}
+
+
+def _score_golds(recipe: Recipe, rows) -> dict[str, Any]:
+    """Each gold scored as a completion against itself: anything but 1.0 is a gold the reward cannot use."""
+    from r1cli.rewards import get_reward_calculator
+
+    golds = [str(g) for g in rows["solution"]]
+    kwargs = (recipe.reward_kwargs or {}).get("accuracy", {})
+    scores = get_reward_calculator(["accuracy"], reward_kwargs={"accuracy": kwargs} if kwargs else None) \
+        .score(golds, solution=golds).per_reward["accuracy"]
+    failing = [g for g, s in zip(golds, scores) if s != 1.0]
+    return {"rows": len(golds), "verified": len(golds) - len(failing),
+            "not_equal": sum(1 for s in scores if s == 0.0), "unparseable": sum(1 for s in scores if s is None),
+            "examples": failing[:3]}
+
+
+def _generate(recipe: Recipe, tokenizer, rows, count: int) -> list[dict[str, Any]]:
+    from r1cli.evaluation.generation import generate
+    from r1cli.training.build import build_model, build_rewards
+
+    model = build_model(recipe)
+    model.eval()
+    prompts = [rows[i]["prompt"] for i in range(min(count, len(rows)))]
+    temperature = float(recipe.values.get("temperature", 1.0) or 0.0)
+    outputs = generate(model, tokenizer, prompts, max_new_tokens=int(recipe.max_completion_length or 256),
+                       temperature=temperature, top_p=float(recipe.values.get("top_p", 1.0) or 1.0),
+                       seed=recipe.values.get("seed") or 0)
+    completions = [out[0] for out in outputs]
+    rewards = build_rewards(recipe)
+    golds = [rows[i]["solution"] for i in range(len(prompts))]
+    scores = rewards.score([c.text for c in completions], solution=golds, prompts=prompts,
+                           completion_ids=[c.token_ids for c in completions])
+    return [{"prompt": p[-1]["content"] if isinstance(p, list) else str(p), "completion": c.text, "tokens": c.num_tokens,
+             "rewards": {name: scores.per_reward[name][i] for name in rewards.names}, "total": scores.total[i]}
+            for i, (p, c) in enumerate(zip(prompts, completions))]
+
+
+def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2) -> DryRunReport:
+    from r1cli.evaluation.generation import render_prompt
+    from r1cli.training.build import build_data, build_tokenizer, output_dir_of
+
+    grpo = recipe.trainer == "grpo"
+    tokenizer = build_tokenizer(recipe)
+    train, _ = build_data(recipe)
+    report = DryRunReport(recipe=str(recipe.path), trainer=recipe.trainer, output_dir=str(output_dir_of(recipe)), rows=len(train))
+    report.warnings = [f.format() for f in recipe.report.warnings]
+    sample = train.select(range(min(STATS_ROWS, len(train))))
+    prompts = sample["prompt"]
+    rendered = [render_prompt(tokenizer, p) for p in prompts]
+    report.prompts = rendered[:show_prompts]
+    lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in rendered]
+    report.prompt_tokens = _token_stats(lengths)
+    if rendered and rendered[0].rstrip().endswith("<think>"):
+        report.warnings.append("the chat template opens <think> itself: format and tag_count rewards cannot reach full score")
+    if grpo:
+        budget = int(recipe.max_completion_length or 256)
+        report.budget = {"max_completion_length": budget, "sequence_max": report.prompt_tokens["max"] + budget}
+    else:
+        max_length = recipe.values.get("max_length", 1024)
+        completion_lengths = [len(tokenizer(c[-1]["content"], add_special_tokens=False)["input_ids"]) for c in sample["completion"]] \
+            if "completion" in sample.column_names else [0] * len(lengths)
+        over = sum(1 for p, c in zip(lengths, completion_lengths) if max_length and p + c > max_length)
+        report.budget = {"max_length": max_length, "completion_tokens_max": max(completion_lengths, default=0),
+                         "truncated_share": round(over / max(1, len(lengths)), 3)}
+        if over:
+            report.warnings.append(f"{over} of {len(lengths)} examples exceed max_length={max_length} and will be truncated")
+    shape = model_shape(recipe)
+    from r1cli.hardware import gpu_count
+
+    gpus = gpu_count()
+    processes = recipe.num_processes or max(1, gpus)
+    # On a CPU machine r1 trains in float32 whatever the recipe says (see training_args).
+    args_dtype = "float32" if not gpus else ("bfloat16" if recipe.values.get("bf16") else
+                                             "float16" if recipe.values.get("fp16") else "float32")
+    per_device = int(recipe.values.get("per_device_train_batch_size", 8))
+    generations = int(recipe.values.get("num_generations", 8)) if grpo else None
+    memory = estimate_memory(shape, dtype=args_dtype, beta=float(recipe.values.get("beta", 0.0) or 0.0), grpo=grpo,
+                             generation_batch=per_device, sequence_length=int(report.prompt_tokens["max"] + (report.budget.get("max_completion_length") or 0)))
+    report.model = {"parameters": shape.parameters, "trainable": shape.trainable, "dtype": args_dtype, "layers": shape.layers}
+    report.memory = memory.as_dict()
+    plan = plan_steps(rows=len(train), per_device_batch=per_device, grad_accum=int(recipe.values.get("gradient_accumulation_steps", 1)),
+                      processes=processes, num_generations=generations, max_steps=int(recipe.values.get("max_steps", -1)),
+                      epochs=float(recipe.values.get("num_train_epochs", 3.0)))
+    report.steps = vars(plan) | {"processes": processes}
+    if grpo:
+        report.gold = _score_golds(recipe, sample)
+        failing = report.gold["rows"] - report.gold["verified"]
+        if failing == report.gold["rows"]:
+            report.errors.append("no gold answer verifies against itself with the accuracy reward, so it would never "
+                                 "reward anything (check dataset_solution_column)")
+        elif failing:
+            report.warnings.append(f"{failing} of {report.gold['rows']} gold answers do not verify against themselves; "
+                                   "those samples can never earn the accuracy reward")
+        if generate:
+            report.samples = _generate(recipe, tokenizer, sample, generate)
+    return report
