@@ -1,0 +1,187 @@
+"""Everything a run needs, built from a validated recipe: the one place recipes meet TRL.
+
+``r1 sft``, ``r1 grpo``, ``r1 dry-run`` and real-time evaluation all come
+through here, so a recipe means the same thing to each of them:
+
+    parts = build_parts(recipe)            # tokenizer, model, datasets, rewards, TRL args
+    trainer = build_trainer(parts)         # EnhancedGRPOTrainer or SFTTrainer
+    trainer.train()
+
+Building is separate from running (torchtune's setup/train split): ``dry-run``
+calls :func:`build_data` and :func:`training_args` and never builds a trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from r1cli.config import Recipe
+from r1cli.hardware import has_gpu
+
+# Recipe keys r1 hands to EnhancedGRPOTrainer itself rather than to GRPOConfig: TRL's
+# eval loop would otherwise try to run its own evaluation on these settings.
+REALTIME_EVAL_KEYS = ("eval_steps", "eval_on_start")
+
+
+@dataclass
+class RunParts:
+    recipe: Recipe
+    output_dir: Path
+    args: Any  # GRPOConfig or SFTConfig
+    tokenizer: Any = None
+    model: Any = None
+    train_dataset: Any = None
+    eval_dataset: Any = None
+    rewards: Any = None  # RewardCalculator (GRPO only)
+    peft_config: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+def output_dir_of(recipe: Recipe) -> Path:
+    """``output_dir`` from the recipe, else ``runs/<recipe file name>``."""
+    return Path(recipe.output_dir or Path("runs") / recipe.path.stem)
+
+
+def training_args(recipe: Recipe, output_dir: Path | None = None):
+    """The TRL config (GRPOConfig or SFTConfig) for this recipe, adapted to this machine.
+
+    On a machine without a GPU, ``use_cpu`` is set and mixed precision is turned off, so a
+    recipe written for a GPU still runs (slowly) here. TRL's own progress bars are off:
+    r1's dashboard owns the terminal.
+    """
+    from trl import GRPOConfig, SFTConfig
+
+    trainer = recipe.trainer
+    kwargs = recipe.trl_kwargs(trainer)
+    kwargs["output_dir"] = str(output_dir or output_dir_of(recipe))
+    kwargs.setdefault("run_name", recipe.values.get("run_name") or Path(kwargs["output_dir"]).name)
+    kwargs["disable_tqdm"] = True
+    if not has_gpu():
+        kwargs.update(use_cpu=True, bf16=False, fp16=False)
+    if trainer == "grpo":
+        for name in REALTIME_EVAL_KEYS:
+            kwargs.pop(name, None)
+        if recipe.reward_weights is not None:
+            kwargs["reward_weights"] = list(recipe.reward_weights)
+        return GRPOConfig(**kwargs)
+    if recipe.eval_dataset_name or recipe.eval_dataset_split:
+        kwargs.setdefault("eval_strategy", "steps" if recipe.values.get("eval_steps") else "epoch")
+    return SFTConfig(**kwargs)
+
+
+def _dtype(recipe: Recipe):
+    if recipe.dtype != "auto":
+        return recipe.dtype
+    if has_gpu():
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def build_tokenizer(recipe: Recipe):
+    from r1cli.models.loading import load_tokenizer
+
+    return load_tokenizer(recipe.model_name_or_path, chat_template=recipe.chat_template,
+                          trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file)
+
+
+def build_model(recipe: Recipe):
+    from transformers.utils import logging as hf_logging
+
+    from r1cli.models.loading import load_model
+
+    hf_logging.disable_progress_bar()  # the dashboard owns the terminal
+
+    return load_model(recipe.model_name_or_path, dtype=_dtype(recipe), attn_implementation=recipe.attn_implementation,
+                      trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file)
+
+
+def peft_config(recipe: Recipe):
+    if not recipe.values.get("use_peft"):
+        return None
+    from r1cli.models.loading import lora_config_from
+
+    return lora_config_from(r=recipe.lora_r, alpha=recipe.lora_alpha, dropout=recipe.lora_dropout,
+                            target_modules=recipe.lora_target_modules or "all-linear")
+
+
+def _raw_split(recipe: Recipe, name: str | None, split: str, size: int | None = None):
+    from r1cli.data.sources import load_mixture, load_source
+
+    seed = recipe.values.get("seed") or 0
+    if name is None and recipe.dataset_mixture:
+        return load_mixture(recipe.dataset_mixture, split=split, seed=seed)
+    return load_source(name or recipe.dataset_name, config=recipe.dataset_config, split=split, size=size, seed=seed)
+
+
+def _prepare(recipe: Recipe, dataset):
+    from r1cli.data.prompts import prepare_grpo, prepare_sft
+
+    if recipe.trainer == "sft":
+        return prepare_sft(dataset, prompt_column=recipe.dataset_prompt_column,
+                           completion_column=recipe.dataset_completion_column, system_prompt=recipe.system_prompt)
+    return prepare_grpo(dataset, prompt_column=recipe.dataset_prompt_column,
+                        solution_column=recipe.dataset_solution_column, system_prompt=recipe.system_prompt)
+
+
+def build_data(recipe: Recipe, *, limit: int | None = None):
+    """(train, eval) datasets, prompts built; eval is None without eval settings. ``limit`` caps train rows."""
+    from r1cli.errors import DataError
+
+    size = limit or recipe.max_train_samples
+    train = _raw_split(recipe, None, recipe.dataset_train_split, size=size)
+    if size is not None and len(train) > size:
+        train = train.shuffle(seed=recipe.values.get("seed") or 0).select(range(size))
+    if len(train) == 0:
+        raise DataError(f"the training split {recipe.dataset_train_split!r} is empty", hint="check dataset_name and dataset_train_split")
+    train = _prepare(recipe, train)
+    eval_ds = None
+    if recipe.eval_dataset_name or recipe.eval_dataset_split:
+        eval_size = recipe.max_eval_samples if recipe.trainer == "grpo" else None
+        eval_ds = _raw_split(recipe, recipe.eval_dataset_name, recipe.eval_dataset_split or "test", size=eval_size)
+        eval_ds = _prepare(recipe, eval_ds)
+    return train, eval_ds
+
+
+def build_rewards(recipe: Recipe):
+    from r1cli.rewards import get_reward_calculator
+
+    return get_reward_calculator(reward_funcs=list(recipe.reward_funcs), reward_weights=recipe.reward_weights,
+                                 reward_kwargs=recipe.reward_kwargs or {})
+
+
+def build_parts(recipe: Recipe, output_dir: Path | None = None) -> RunParts:
+    output_dir = output_dir or output_dir_of(recipe)
+    parts = RunParts(recipe=recipe, output_dir=output_dir, args=training_args(recipe, output_dir))
+    parts.tokenizer = build_tokenizer(recipe)
+    parts.train_dataset, parts.eval_dataset = build_data(recipe)
+    if recipe.trainer == "grpo":
+        parts.rewards = build_rewards(recipe)
+        parts.args.reward_weights = list(parts.rewards.weights)
+    parts.peft_config = peft_config(recipe)
+    parts.model = build_model(recipe)
+    return parts
+
+
+def build_trainer(parts: RunParts, callbacks: list | None = None):
+    """The TRL trainer for ``parts``: EnhancedGRPOTrainer for GRPO, TRL's SFTTrainer for SFT."""
+    recipe = parts.recipe
+    common = dict(model=parts.model, args=parts.args, train_dataset=parts.train_dataset,
+                  processing_class=parts.tokenizer, callbacks=callbacks, peft_config=parts.peft_config)
+    if recipe.trainer == "sft":
+        from trl import SFTTrainer
+
+        return SFTTrainer(eval_dataset=parts.eval_dataset, **common)
+    from r1cli.training.grpo_trainer import EnhancedGRPOTrainer
+
+    eval_steps = recipe.values.get("eval_steps")
+    return EnhancedGRPOTrainer(
+        reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
+        eval_steps=int(eval_steps) if eval_steps else None, eval_on_start=bool(recipe.values.get("eval_on_start")),
+        max_eval_samples=recipe.max_eval_samples, eval_temperature=recipe.eval_temperature,
+        use_reject_sampling=recipe.use_reject_sampling, reject_sampling_mode=recipe.reject_sampling_mode,
+        max_resample_attempts=recipe.max_resample_attempts, reject_sampling_threshold=recipe.reject_sampling_threshold,
+        reject_sampling_fallback=recipe.reject_sampling_fallback, **common)
