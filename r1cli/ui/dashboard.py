@@ -1,0 +1,438 @@
+"""The training dashboard: a consumer of plain metric events, live (Rich) or as plain log lines.
+
+Training never imports this module; the training command's glue feeds it from
+a ``TrainerCallback`` on the main process only:
+
+    from r1cli.ui.dashboard import RunInfo, make_reporter
+
+    with make_reporter(live=console.is_terminal and not no_live) as reporter:
+        reporter.start(RunInfo(run_name="gsm8k", model="Qwen/Qwen2.5-0.5B-Instruct", trainer="grpo",
+                               total_steps=400, output_dir="runs/gsm8k",
+                               reward_names=["accuracy", "format"], reward_weights=[1.0, 0.5]))
+        reporter.update(step, logs)                        # every TRL log dict (train and eval)
+        reporter.sample(step, prompt, completion, rewards)  # the latest sample completion
+        reporter.stop(summary)                             # final frame + summary table
+
+``Dashboard`` redraws a ``rich.live.Live`` region at most 4 times a second
+from ``render_dashboard(state, width, height)`` (``dashboard_panels``), so a
+resized terminal gets a new layout on the next refresh. ``PlainReporter``
+prints one uncoloured line per update (CI, pipes, ``--no-live``). Both keep a
+``DashboardState`` and end with the same summary table; as context managers
+they stop on any exit, exceptions and Ctrl-C included, and re-raise.
+
+Metric values may be missing, ``None`` or NaN; unknown keys are kept but never
+shown. HF-style ``eval_*`` keys are read as ``eval/*``, and r1's reject
+sampling names (``recovered``, ``seconds``, ``zero_spread_frac_*``) as the
+dashboard's (``rescued``, ``time_s``, ``zero_spread_*``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from r1cli.ui.console import console as default_console
+from r1cli.ui.dashboard_panels import fmt_duration, fmt_lr, fmt_num, fmt_si, render_dashboard
+
+__all__ = ["Dashboard", "DashboardState", "PlainReporter", "RunInfo", "make_reporter", "render_dashboard", "summary_table"]
+
+HISTORY = 256  # values kept per metric: enough sparkline for a 250-column terminal
+TOKEN_WINDOW = 10  # logged steps over which tokens/s is measured: recent throughput, not the run's average
+REFRESH_PER_SECOND = 4
+
+_ALIASES = {
+    "reject_sampling/recovered": "reject_sampling/rescued",
+    "reject_sampling/seconds": "reject_sampling/time_s",
+    "reject_sampling/zero_spread_frac_before": "reject_sampling/zero_spread_before",
+    "reject_sampling/zero_spread_frac_after": "reject_sampling/zero_spread_after",
+}
+_REJECT_SUMMED = ("rejected_initial", "rescued", "extra_completions", "time_s")
+
+
+@dataclass
+class RunInfo:
+    """What the dashboard knows before the first step."""
+
+    run_name: str
+    model: str
+    trainer: str = "grpo"  # "grpo" | "sft"
+    total_steps: int = 0
+    output_dir: str = ""
+    reward_names: list[str] = field(default_factory=list)
+    reward_weights: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Sample:
+    step: int
+    prompt: str
+    completion: str
+    rewards: dict[str, float | None]
+
+
+def _as_float(value: object) -> float | None:
+    try:
+        number = float(value)  # also 0-d tensors and numpy scalars, without importing either
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def clean_metrics(metrics: Mapping[str, object] | None) -> dict[str, float]:
+    """Finite numbers only, under the dashboard's key names."""
+    clean = {}
+    for key, value in (metrics or {}).items():
+        number = _as_float(value)
+        if isinstance(key, str) and number is not None:
+            key = "eval/" + key[5:] if key.startswith("eval_") else key
+            clean[_ALIASES.get(key, key)] = number
+    return clean
+
+
+@dataclass
+class DashboardState:
+    """Everything a frame is drawn from; times are seconds on the reporter's clock."""
+
+    info: RunInfo | None = None
+    started: float = 0.0
+    now: float = 0.0
+    step: int = 0
+    step_seen_at: float | None = None  # when the newest step was first logged
+    latest: dict[str, float] = field(default_factory=dict)
+    history: dict[str, deque] = field(default_factory=dict)
+    seen_at: dict[str, int] = field(default_factory=dict)  # the step each latest value was logged at
+    eval_step: int | None = None
+    best_eval_accuracy: tuple[float, int] | None = None
+    tokens: deque = field(default_factory=lambda: deque(maxlen=TOKEN_WINDOW))  # (time, num_tokens)
+    reject_totals: dict[str, float] = field(default_factory=dict)
+    sample: Sample | None = None
+    outcome: str = "running"  # "running" | "done" | "interrupted" | "failed"
+
+    @property
+    def trainer(self) -> str:
+        return self.info.trainer if self.info else "grpo"
+
+    @property
+    def total_steps(self) -> int:
+        return self.info.total_steps if self.info else 0
+
+    @property
+    def elapsed(self) -> float:
+        return max(self.now - self.started, 0.0)
+
+    @property
+    def sec_per_step(self) -> float | None:
+        if not self.step or self.step_seen_at is None:
+            return None
+        return (self.step_seen_at - self.started) / self.step
+
+    @property
+    def eta(self) -> float | None:
+        spp = self.sec_per_step
+        return None if spp is None or not self.total_steps else spp * max(self.total_steps - self.step, 0)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if len(self.tokens) >= 2:
+            (t0, n0), (t1, n1) = self.tokens[0], self.tokens[-1]
+            return (n1 - n0) / (t1 - t0) if t1 > t0 and n1 >= n0 else None
+        if self.tokens and self.tokens[0][0] > self.started:
+            t, n = self.tokens[0]
+            return n / (t - self.started)
+        return None
+
+    def reward_names(self) -> list[str]:
+        """The run's rewards in their configured order, then any others the metrics name."""
+        names = list(self.info.reward_names) if self.info else []
+        for key in self.latest:
+            if key.startswith("rewards/") and key.endswith("/mean"):
+                name = key[len("rewards/") : -len("/mean")]
+                names += [name] if name not in names else []
+        return names
+
+    def reward_weight(self, name: str) -> float | None:
+        configured = self.info.reward_names if self.info else []
+        if name not in configured:
+            return None
+        i = configured.index(name)
+        weights = self.info.reward_weights
+        return weights[i] if i < len(weights) else 1.0  # TRL's default weight
+
+    def begin(self, info: RunInfo, now: float) -> None:
+        self.info, self.started, self.now = info, now, now
+
+    def record(self, step: int, metrics: Mapping[str, object] | None, now: float) -> dict[str, float]:
+        """Fold one log dict in; returns it cleaned (see ``clean_metrics``)."""
+        clean = clean_metrics(metrics)
+        step = int(step)
+        self.now = now
+        if step > self.step:  # an eval dict for the same step must not restart the step clock
+            self.step, self.step_seen_at = step, now
+        for key, value in clean.items():
+            self.latest[key] = value
+            self.seen_at[key] = step
+            self.history.setdefault(key, deque(maxlen=HISTORY)).append(value)
+        self._track(step, clean, now)
+        return clean
+
+    def _track(self, step: int, clean: dict[str, float], now: float) -> None:
+        if "num_tokens" in clean:
+            self.tokens.append((now, clean["num_tokens"]))
+        if any(key.startswith("eval/") for key in clean):
+            self.eval_step = step
+        accuracy = clean.get("eval/accuracy")
+        if accuracy is not None and (self.best_eval_accuracy is None or accuracy > self.best_eval_accuracy[0]):
+            self.best_eval_accuracy = (accuracy, step)
+        if "reject_sampling/groups_total" in clean:
+            totals = self.reject_totals
+            totals["steps"] = totals.get("steps", 0) + 1
+            for key in _REJECT_SUMMED:
+                totals[key] = totals.get(key, 0.0) + clean.get(f"reject_sampling/{key}", 0.0)
+
+    def record_sample(self, step: int, prompt: str, completion: str, rewards: Mapping[str, float | None]) -> None:
+        self.sample = Sample(step, str(prompt), str(completion), {str(k): _as_float(v) for k, v in (rewards or {}).items()})
+
+
+# --- plain lines -------------------------------------------------------------
+
+
+def describe_run(info: RunInfo) -> str:
+    """The first line a plain log prints."""
+    parts = [f"r1 {info.trainer}", f"run {info.run_name}", f"model {info.model}"]
+    if info.total_steps:
+        parts.append(f"{info.total_steps} steps")
+    if info.reward_names:
+        weights = list(info.reward_weights) + [1.0] * len(info.reward_names)
+        parts.append("rewards " + " + ".join(f"{n}*{w:g}" for n, w in zip(info.reward_names, weights)))
+    if info.output_dir:
+        parts.append(f"output {info.output_dir}")
+    return " | ".join(parts)
+
+
+def _fields(state: DashboardState, m: dict[str, float], *, sft_extras: bool) -> list[str]:
+    """The ``name value`` pieces of one plain line, from the keys this update carries."""
+    out = []
+    if "accuracy" in m:
+        out.append(f"accuracy {m['accuracy']:.2f}")
+    if "loss" in m:
+        out.append(f"loss {fmt_num(m['loss'], 4)}")
+    if "reward" in m:
+        out.append(f"reward {fmt_num(m['reward'])}" + (f" ±{m['reward_std']:.2f}" if "reward_std" in m else ""))
+    means = [f"{n} {m[f'rewards/{n}/mean']:.2f}" for n in state.reward_names() if f"rewards/{n}/mean" in m]
+    out += [" ".join(means)] if means else []
+    if "kl" in m:
+        out.append(f"kl {fmt_num(m['kl'], 4)}")
+    if "mean_token_accuracy" in m:
+        out.append(f"acc {m['mean_token_accuracy']:.2f}")
+    if sft_extras and "learning_rate" in m:
+        out.append(f"lr {fmt_lr(m['learning_rate'])}")
+    length = m.get("completions/mean_length", m.get("completion_length"))
+    if length is not None:
+        out.append(f"len {length:.0f}")
+    if "reject_sampling/groups_total" in m:
+        rescued = m.get("reject_sampling/rescued")
+        rejected = f"reject {m.get('reject_sampling/rejected_initial', 0):.0f}/{m['reject_sampling/groups_total']:.0f}"
+        out.append(rejected + (f" rescued {rescued:.0f}" if rescued is not None else ""))
+    if sft_extras and "num_tokens" in m and state.tokens_per_s:
+        out.append(f"{fmt_si(state.tokens_per_s)} tok/s")
+    if "train_runtime" in m:
+        out.append(f"runtime {m['train_runtime']:.1f}s")
+    if "train_samples_per_second" in m:
+        out.append(f"{m['train_samples_per_second']:.2f} samples/s")
+    return out
+
+
+def plain_lines(state: DashboardState, step: int, clean: dict[str, float]) -> list[str]:
+    """``step 3/40 | loss ... | 15.2s/step`` for the train keys, ``eval step 3 | ...`` for the eval ones."""
+    train = {k: v for k, v in clean.items() if not k.startswith("eval/")}
+    evals = {k.removeprefix("eval/"): v for k, v in clean.items() if k.startswith("eval/")}
+    lines = []
+    body = _fields(state, train, sft_extras=state.trainer == "sft")
+    if body:
+        total = f"/{state.total_steps}" if state.total_steps else ""
+        spp = state.sec_per_step
+        lines.append(" | ".join([f"step {step}{total}", *body] + ([f"{spp:.1f}s/step"] if spp else [])))
+    body = _fields(state, evals, sft_extras=False)
+    if body:
+        lines.append(" | ".join([f"eval step {step}", *body]))
+    return lines
+
+
+def sample_line(sample: Sample, width: int = 160) -> str:
+    rewards = " ".join(f"{n} {'—' if v is None else f'{v:.2f}'}" for n, v in sample.rewards.items())
+    text = " ".join(sample.completion.split())
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return " | ".join(p for p in (f"sample step {sample.step}", rewards, text) if p)
+
+
+# --- summary table -----------------------------------------------------------
+
+
+def fmt_value(value: object) -> str:
+    """Any summary value: integers as such, other numbers to four significant digits, the rest as text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if not math.isfinite(value):
+        return "—"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _summary_rows(state: DashboardState) -> list[tuple[str, str]]:
+    info, m = state.info, state.latest
+    rows = [("run", f"{info.run_name} ({info.trainer}, {info.model})")] if info else []
+    steps = f"{state.step}/{state.total_steps}" if state.total_steps else str(state.step)
+    rows.append(("steps", steps if state.outcome in ("running", "done") else f"{steps} ({state.outcome})"))
+    spp = state.sec_per_step
+    rows.append(("elapsed", fmt_duration(state.elapsed) + (f" ({spp:.1f}s/step)" if spp else "")))
+    if state.tokens_per_s:
+        rows.append(("tokens/s", fmt_si(state.tokens_per_s)))
+    for label, key, decimals in [("loss", "loss", 4), ("token accuracy", "mean_token_accuracy", 3)]:
+        if key in m:
+            rows.append((label, fmt_num(m[key], decimals)))
+    if "reward" in m:
+        rows.append(("reward", fmt_num(m["reward"]) + (f" ±{fmt_num(m['reward_std'])}" if "reward_std" in m else "")))
+    rows += [(f"  {n}", fmt_num(m[f"rewards/{n}/mean"])) for n in state.reward_names() if f"rewards/{n}/mean" in m]
+    if state.best_eval_accuracy:
+        best, best_step = state.best_eval_accuracy
+        rows.append(("eval accuracy", f"{fmt_num(m['eval/accuracy'])} (best {fmt_num(best)} at step {best_step})"))
+    if "eval/loss" in m:
+        rows.append(("eval loss", fmt_num(m["eval/loss"], 4)))
+    t = state.reject_totals
+    if t.get("steps"):
+        rows.append(("reject sampling", f"{t['rescued']:.0f} of {t['rejected_initial']:.0f} rejected groups rescued, "
+                                        f"{t['extra_completions']:.0f} extra completions, {fmt_duration(t['time_s'])}"))
+    if info and info.output_dir:
+        rows.append(("output", info.output_dir))
+    return rows
+
+
+def summary_table(state: DashboardState, summary: dict[str, float] | None = None, *, plain: bool = False) -> Table:
+    """The end-of-run table; ``plain`` drops every style, for logs and pipes."""
+    table = Table(title="run summary", title_justify="left", title_style="" if plain else "bold", show_header=False,
+                  box=None, padding=(0, 2, 0, 0), pad_edge=False)
+    table.add_column(style="" if plain else "dim", no_wrap=True)
+    table.add_column(style="" if plain else "bold", overflow="fold")
+    extra = [(str(k), fmt_value(v)) for k, v in (summary or {}).items()]
+    for label, value in _summary_rows(state) + extra:
+        table.add_row(Text(label), Text(value))  # Text, not str: values are data, never markup
+    return table
+
+
+# --- reporters ---------------------------------------------------------------
+
+
+class _Reporter:
+    """State, clock and the context-manager protocol shared by both reporters."""
+
+    def __init__(self, console: Console | None = None, *, clock: Callable[[], float] = time.monotonic):
+        self.console = console if console is not None else default_console
+        self.state = DashboardState()
+        self._clock = clock
+        self._stopped = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None and self.state.outcome == "running":
+            self.state.outcome = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+        self.stop()
+        return False  # never swallow the exception
+
+    def _finish(self) -> bool:
+        """Mark the run ended; False when it already was (stop is idempotent)."""
+        if self._stopped:
+            return False
+        self._stopped = True
+        self.state.now = self._clock()
+        if self.state.outcome == "running":
+            self.state.outcome = "done"
+        return True
+
+
+class PlainReporter(_Reporter):
+    """One uncoloured line per update, then the summary table: for logs, CI and pipes."""
+
+    def _print(self, line: str) -> None:
+        # A Text is never parsed as markup; soft_wrap keeps long lines whole for grep.
+        self.console.print(Text(line), soft_wrap=True, highlight=False)
+
+    def start(self, info: RunInfo) -> None:
+        self.state.begin(info, self._clock())
+        self._print(describe_run(info))
+
+    def update(self, step: int, metrics: dict[str, float]) -> None:
+        for line in plain_lines(self.state, step, self.state.record(step, metrics, self._clock())):
+            self._print(line)
+
+    def sample(self, step: int, prompt: str, completion: str, rewards: dict[str, float | None]) -> None:
+        self.state.record_sample(step, prompt, completion, rewards)
+        self._print(sample_line(self.state.sample))
+
+    def stop(self, summary: dict[str, float] | None = None) -> None:
+        if not self._finish():
+            return
+        with self.console.capture() as captured:
+            self.console.print(summary_table(self.state, summary, plain=True), highlight=False)
+        for line in captured.get().splitlines():
+            self._print(line.rstrip())  # a table pads its cells; trailing blanks only clutter logs
+
+
+class Dashboard(_Reporter):
+    """The live dashboard: a Rich ``Live`` region redrawn from the state, then the summary table."""
+
+    def __init__(self, console: Console | None = None, *, clock: Callable[[], float] = time.monotonic):
+        super().__init__(console, clock=clock)
+        self._lock = threading.Lock()  # update() runs in the training thread, frames in Live's refresh thread
+        self._live: Live | None = None
+
+    def start(self, info: RunInfo) -> None:
+        with self._lock:
+            self.state.begin(info, self._clock())
+        if self._live is None:
+            self._live = Live(get_renderable=self._frame, console=self.console, refresh_per_second=REFRESH_PER_SECOND,
+                              transient=False)
+            self._live.start(refresh=True)
+
+    def update(self, step: int, metrics: dict[str, float]) -> None:
+        with self._lock:
+            self.state.record(step, metrics, self._clock())
+
+    def sample(self, step: int, prompt: str, completion: str, rewards: dict[str, float | None]) -> None:
+        with self._lock:
+            self.state.record_sample(step, prompt, completion, rewards)
+
+    def stop(self, summary: dict[str, float] | None = None) -> None:
+        with self._lock:
+            if not self._finish():
+                return
+        if self._live is not None:
+            self._live.stop()  # draws the final frame (it stays: transient=False) and shows the cursor again
+        self.console.print(summary_table(self.state, summary))
+
+    def _frame(self):
+        width, height = self.console.size
+        with self._lock:
+            if not self._stopped:
+                self.state.now = self._clock()
+            try:
+                # One line short of the terminal: the cursor's line, so a full frame never scrolls.
+                return render_dashboard(self.state, width, height - 1)
+            except Exception as exc:  # a drawing bug must not kill the refresh thread, let alone training
+                return Text(f"dashboard error: {exc!r}", style="red")
+
+
+def make_reporter(live: bool, console: Console | None = None) -> Dashboard | PlainReporter:
+    """``Dashboard`` when ``live`` (pass ``console.is_terminal and not no_live``), else ``PlainReporter``."""
+    return Dashboard(console) if live else PlainReporter(console)
