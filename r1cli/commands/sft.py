@@ -1,11 +1,18 @@
-"""`r1 sft`: not available yet (lands with issue #4); says so and exits 2."""
+"""`r1 sft RECIPE`: train with supervised fine-tuning (completion-only loss), with a live dashboard."""
 
 from __future__ import annotations
 
-from r1cli.commands._options import RecipeArg
-from r1cli.errors import NotYetAvailable
+from r1cli.commands._options import LiveOpt, OverrideOpt, OverwriteOpt, RecipeArg, ResumeOpt
 
 
-def sft(recipe: RecipeArg) -> None:
-    """Not yet available in this version of r1."""
-    raise NotYetAvailable("`r1 sft` is not yet available in this version of r1.", hint="see CHANGELOG.md for what has landed")
+def sft(
+    recipe: RecipeArg,
+    overrides: OverrideOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    live: LiveOpt = None,
+) -> None:
+    """Supervised fine-tuning (e.g. a format cold start before GRPO): dashboard, metrics, checkpoints."""
+    from r1cli.commands._train import train_command
+
+    train_command("sft", recipe, overrides, resume=resume, overwrite=overwrite, live=live)

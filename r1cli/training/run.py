@@ -1,0 +1,224 @@
+"""Running a recipe: the run directory, logs, signals, resume, and the artifacts a run leaves.
+
+    result = run_training(recipe, resume=False, overwrite=False, subscribers=[print])
+
+A run directory holds ``config.yaml`` (the resolved recipe, secrets removed),
+``metrics.jsonl`` (every logged step), ``training.log`` (everything
+transformers, TRL and r1 log, so the terminal stays the dashboard's),
+``checkpoint-N/`` directories, the final model and tokenizer, ``summary.json``
+and, with ``save_completions``, ``completions.jsonl``.
+
+Ctrl-C (SIGINT) or SIGTERM asks the trainer to save a checkpoint at the end of
+the current step and stop; :class:`TrainingInterrupted` then tells the CLI how
+to resume. A second signal stops at once (the last checkpoint stands).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import signal
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from r1cli.config import Recipe
+from r1cli.config.secrets import redact
+from r1cli.errors import OutputExistsError, R1Error
+from r1cli.io import atomic_write_text
+
+logger = logging.getLogger("r1cli")
+RUN_MARKERS = ("config.yaml", "metrics.jsonl", "training.log", "summary.json")
+
+
+class TrainingInterrupted(R1Error):
+    """Training stopped on a signal after saving a checkpoint; exit code 130 like any Ctrl-C."""
+
+    exit_code = 130
+    label = "stopped"
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    global_step: int
+    metrics: dict[str, Any]
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    """The newest complete ``checkpoint-N`` directory (one with trainer_state.json written last)."""
+    found = []
+    for path in output_dir.glob("checkpoint-*"):
+        suffix = path.name.rpartition("-")[2]
+        if path.is_dir() and suffix.isdigit() and (path / "trainer_state.json").is_file():
+            found.append((int(suffix), path))
+    return max(found)[1] if found else None
+
+
+def prepare_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
+    """Check the run directory against --resume/--overwrite; return the checkpoint to resume from."""
+    if resume and overwrite:
+        raise R1Error("--resume and --overwrite contradict each other", hint="pass one of them")
+    busy = output_dir.is_dir() and any(output_dir.iterdir())
+    if resume:
+        checkpoint = last_checkpoint(output_dir) if output_dir.is_dir() else None
+        if checkpoint is None:
+            raise R1Error(f"nothing to resume: {output_dir} has no complete checkpoint",
+                          hint="run without --resume to start a new run")
+        _truncate_metrics(output_dir / "metrics.jsonl", int(checkpoint.name.rpartition("-")[2]))
+        return checkpoint
+    if busy and not overwrite:
+        raise OutputExistsError(f"run directory {output_dir} is not empty",
+                                hint="pass --resume to continue from its last checkpoint, or --overwrite to start over")
+    if busy:
+        # Only ever delete what looks like an r1 run, never an arbitrary directory someone pointed at.
+        if not any((output_dir / m).exists() for m in RUN_MARKERS) and last_checkpoint(output_dir) is None:
+            raise OutputExistsError(f"{output_dir} is not empty and does not look like an r1 run directory",
+                                    hint="choose another output_dir; r1 will not delete it")
+        shutil.rmtree(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records logged after ``step``: the resumed run logs those steps again."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept), force=True)
+
+
+def write_resolved_config(recipe: Recipe, output_dir: Path) -> None:
+    text = yaml.safe_dump(redact(recipe.values), sort_keys=True, allow_unicode=True)
+    atomic_write_text(output_dir / "config.yaml", f"# resolved from {recipe.path}\n{text}", force=True)
+
+
+@contextlib.contextmanager
+def log_to_file(path: Path, debug: bool = False) -> Iterator[None]:
+    """Send transformers/TRL/r1 logging and Python warnings to ``path`` instead of the terminal."""
+    import transformers
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logging.DEBUG if debug else logging.INFO
+    hf_logger = transformers.utils.logging.get_logger()  # the "transformers" root logger
+    loggers = [logging.getLogger(name) for name in ("r1cli", "trl", "accelerate", "datasets", "py.warnings")] + [hf_logger]
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in loggers]
+    for lg in loggers:
+        lg.handlers = [handler]
+        lg.setLevel(level)
+        lg.propagate = False
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            yield
+    finally:
+        logging.captureWarnings(False)
+        for lg, lvl, prop, handlers in saved:
+            lg.handlers, lg.propagate = handlers, prop
+            lg.setLevel(lvl)
+        handler.close()
+
+
+def _signal_callback():
+    from transformers import TrainerCallback
+
+    class StopOnSignal(TrainerCallback):
+        """First SIGINT/SIGTERM: checkpoint at the end of this step and stop. Second: stop now."""
+
+        def __init__(self) -> None:
+            self.signal_name: str | None = None
+            self._previous: dict[int, Any] = {}
+
+        def install(self) -> None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+        def uninstall(self) -> None:
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+            self._previous.clear()
+
+        def _handle(self, signum, frame) -> None:
+            if self.signal_name is not None:
+                raise KeyboardInterrupt
+            self.signal_name = signal.Signals(signum).name
+            logger.warning("%s received: saving a checkpoint after this step", self.signal_name)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.signal_name is not None:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return StopOnSignal()
+
+
+def _summary(trainer, started: float, interrupted: str | None) -> dict[str, Any]:
+    history = trainer.state.log_history
+    last: dict[str, Any] = {}
+    for record in history:
+        last.update({k: v for k, v in record.items() if isinstance(v, (int, float))})
+    return {"global_step": trainer.state.global_step, "max_steps": trainer.state.max_steps,
+            "wall_seconds": round(time.time() - started, 2), "interrupted_by": interrupted, "last": last}
+
+
+def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = False,
+                 subscribers: list[Callable[[dict], Any]] | None = None, debug: bool = False) -> RunResult:
+    """Build and train ``recipe``; raise :class:`TrainingInterrupted` after a clean stop on a signal."""
+    from r1cli.training.build import build_parts, build_trainer, output_dir_of
+    from r1cli.training.completions import CompletionsCallback
+    from r1cli.training.metrics import MetricsCallback
+
+    output_dir = output_dir_of(recipe)
+    checkpoint = prepare_output_dir(output_dir, resume=resume, overwrite=overwrite)
+    write_resolved_config(recipe, output_dir)
+    started = time.time()
+    with log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)):
+        logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
+        parts = build_parts(recipe, output_dir)
+        metrics = MetricsCallback(output_dir / "metrics.jsonl", overwrite=True)
+        for subscriber in subscribers or []:
+            metrics.subscribe(subscriber)
+        stopper = _signal_callback()
+        callbacks = [metrics, stopper]
+        if recipe.trainer == "grpo":
+            callbacks.append(CompletionsCallback(metrics, output_dir / "completions.jsonl" if recipe.save_completions else None,
+                                                 log_details=bool(recipe.log_completion_details)))
+        trainer = build_trainer(parts, callbacks=callbacks)
+        # With tqdm off, transformers prints every log dict to stdout; metrics reach the user through r1 instead.
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+        for callback in callbacks:
+            if hasattr(callback, "bind"):
+                callback.bind(trainer)
+        stopper.install()
+        try:
+            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        finally:
+            stopper.uninstall()
+        summary = _summary(trainer, started, stopper.signal_name)
+        if stopper.signal_name is None:
+            trainer.save_model(str(output_dir))
+            parts.tokenizer.save_pretrained(str(output_dir))
+        atomic_write_text(output_dir / "summary.json", json.dumps(summary, indent=2) + "\n", force=True)
+    if stopper.signal_name is not None:
+        saved = last_checkpoint(output_dir)
+        raise TrainingInterrupted(
+            f"stopped by {stopper.signal_name} at step {trainer.state.global_step}; checkpoint saved in {saved}",
+            hint=f"resume with: r1 {recipe.trainer} {recipe.path} --resume")
+    return RunResult(output_dir=output_dir, global_step=trainer.state.global_step, metrics=summary["last"])

@@ -1,0 +1,127 @@
+"""`r1 grpo` and `r1 sft` end to end on CPU with the tiny model: artifacts, resume, refusal, no-TTY output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from r1cli.cli import app
+
+runner = CliRunner()
+
+
+def write_data(tmp_path, n=8):
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1),
+                                          "completion": f"<think>{i} + 1 = {i + 1}</think><answer>{i + 1}</answer>"})
+                              for i in range(n)))
+    return path
+
+
+def grpo_recipe(tmp_path, model_dir, extra=""):
+    data = write_data(tmp_path)
+    path = tmp_path / "grpo.yaml"
+    path.write_text(f"""\
+model_name_or_path: {model_dir}
+dataset_name: {data}
+reward_funcs: [format, tag_count, length]
+reward_kwargs:
+  length: {{target: 6, sigma: 3}}
+num_generations: 2
+per_device_train_batch_size: 4
+max_completion_length: 8
+max_steps: 3
+logging_steps: 1
+save_steps: 2
+learning_rate: 1.0e-4
+seed: 7
+save_completions: true
+report_to: none
+output_dir: {tmp_path / 'run'}
+{extra}""")
+    return path
+
+
+def test_grpo_writes_every_artifact(tmp_path, tiny_model_dir):
+    recipe = grpo_recipe(tmp_path, tiny_model_dir, "hub_token: hf_abcdefghijklmnopqrstuvwx\n")
+    result = runner.invoke(app, ["grpo", str(recipe), "--no-live"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    for name in ("config.yaml", "metrics.jsonl", "training.log", "summary.json", "completions.jsonl",
+                 "model.safetensors", "tokenizer.json", "checkpoint-2", "checkpoint-3"):
+        assert (run / name).exists(), name
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["hub_token"] == "<redacted>" and config["num_generations"] == 2
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if "loss" in r]
+    assert steps == [1, 2, 3]
+    assert all("rewards/format/mean" in r and "rewards/length/mean" in r for r in records if "loss" in r)
+    completions = [json.loads(line) for line in (run / "completions.jsonl").read_text().splitlines()]
+    assert len(completions) == 3 * 4 and set(completions[0]["rewards"]) == {"format", "tag_count", "length"}
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["global_step"] == 3 and summary["interrupted_by"] is None
+    # no-TTY output: one plain line per logging step, no ANSI codes
+    step_lines = [ln for ln in result.output.splitlines() if ln.startswith("step ")]
+    assert len(step_lines) >= 3 and "\x1b[" not in result.output
+    assert "hf_abcdefghijklmnopqrstuvwx" not in (run / "training.log").read_text()
+
+
+def test_grpo_refuses_a_used_run_dir_then_resumes(tmp_path, tiny_model_dir):
+    recipe = grpo_recipe(tmp_path, tiny_model_dir)
+    assert runner.invoke(app, ["grpo", str(recipe), "--no-live", "--set", "max_steps=2"]).exit_code == 0
+    again = runner.invoke(app, ["grpo", str(recipe), "--no-live"])
+    assert again.exit_code == 1 and "--resume" in again.output and "--overwrite" in again.output
+    resumed = runner.invoke(app, ["grpo", str(recipe), "--no-live", "--resume", "--set", "max_steps=3"])
+    assert resumed.exit_code == 0, resumed.output
+    run = tmp_path / "run"
+    state = json.loads((run / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == [1, 2, 3]  # continued at step 3, nothing logged twice
+    assert runner.invoke(app, ["grpo", str(recipe), "--no-live", "--overwrite", "--set", "max_steps=1"]).exit_code == 0
+    assert not (run / "checkpoint-3").exists()
+
+
+def test_overwrite_never_deletes_a_foreign_directory(tmp_path, tiny_model_dir):
+    recipe = grpo_recipe(tmp_path, tiny_model_dir)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "thesis.tex").write_text("precious")
+    result = runner.invoke(app, ["grpo", str(recipe), "--no-live", "--overwrite"])
+    assert result.exit_code == 1 and "does not look like an r1 run" in result.output
+    assert (tmp_path / "run" / "thesis.tex").read_text() == "precious"
+
+
+def test_sft_trains_on_completions_and_saves(tmp_path, tiny_model_dir):
+    data = write_data(tmp_path)
+    path = tmp_path / "sft.yaml"
+    path.write_text(f"""\
+trainer: sft
+model_name_or_path: {tiny_model_dir}
+dataset_name: {data}
+max_steps: 2
+per_device_train_batch_size: 4
+logging_steps: 1
+save_strategy: "no"
+max_length: 64
+report_to: none
+output_dir: {tmp_path / 'sft'}
+""")
+    result = runner.invoke(app, ["sft", str(path), "--no-live"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "sft"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2]
+    assert (run / "model.safetensors").exists() and (run / "summary.json").exists()
+
+
+def test_training_log_gets_library_output_not_the_terminal(tmp_path, tiny_model_dir):
+    recipe = grpo_recipe(tmp_path, tiny_model_dir)
+    result = runner.invoke(app, ["grpo", str(recipe), "--no-live", "--set", "max_steps=1"])
+    assert result.exit_code == 0
+    log = (tmp_path / "run" / "training.log").read_text()
+    assert "r1 grpo run from" in log
+    assert "Writing model shards" not in result.output
