@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from r1cli.paths import cache_dir
+
 # (owner, file inside the package, class name). Classes inherit through the
 # bases found in these same files (GRPOConfig -> _BaseConfig -> TrainingArguments).
 _SOURCES = {
@@ -44,14 +46,6 @@ class TrlField:
     help: str
     choices: tuple | None
     owners: tuple[str, ...]
-
-
-def cache_dir() -> Path:
-    """``$R1_CACHE`` or the user cache directory (``~/.cache/r1``)."""
-    root = os.environ.get("R1_CACHE")
-    if root:
-        return Path(root).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "r1"
 
 
 def _package_dir(name: str) -> Path | None:

@@ -186,6 +186,14 @@ def _check_path(raw: RawRecipe, name: str, what: str) -> None:
         raw.error(name, f"{what} {value!r} does not exist", "fix the path (relative paths start from the current directory)")
 
 
+def _check_builtin_model(raw: RawRecipe) -> None:
+    from r1cli.models.catalog import BUILTIN_MODELS, is_available
+
+    name = raw.values.get("model_name_or_path")
+    if name in BUILTIN_MODELS and not is_available(name):
+        raw.error("model_name_or_path", f"the built-in model {name!r} is not installed", BUILTIN_MODELS[name].install)
+
+
 def _check_rewards(raw: RawRecipe) -> list[tuple[float, float] | None]:
     """Reward names, weights and parameters; returns each reward's (min, max) when known."""
     from r1cli.rewards.registry import check_reward_kwargs, get_reward_spec
@@ -242,6 +250,7 @@ def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
     if not _value(raw, "dataset_name") and not _value(raw, "dataset_mixture"):
         raw.error("dataset_name", "no training data given", "add `dataset_name: <hub id or local file>`", line=1)
     _check_path(raw, "model_name_or_path", "model path")
+    _check_builtin_model(raw)
     _check_path(raw, "dataset_name", "dataset file")
     _check_path(raw, "eval_dataset_name", "eval dataset file")
     if trainer == "grpo":

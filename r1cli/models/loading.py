@@ -37,11 +37,17 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16"
 def resolve_source(name_or_path: str | os.PathLike, gguf_file: str | None = None) -> tuple[str, str | None]:
     """Split ``name_or_path`` into (hub id or directory, GGUF file name or None), checking local paths.
 
+    A built-in short name (``smollm2-135m-instruct``, see ``catalog.py``) becomes its cached checkpoint.
+
     ``model.gguf`` (a file path) becomes (its directory, its name). A path that
     looks local (absolute, ``./``, ``~``, or ending in ``.gguf``) but does not
     exist raises :class:`ModelError` rather than being sent to the hub.
     """
     text = os.fspath(name_or_path)
+    from r1cli.models.catalog import BUILTIN_MODELS, resolve_builtin
+
+    if text in BUILTIN_MODELS and gguf_file is None:
+        return str(resolve_builtin(text)), None  # a short name such as smollm2-135m-instruct
     path = Path(text).expanduser()
     looks_local = path.is_absolute() or text.startswith((".", "~")) or text.endswith(".gguf")
     if path.is_file() and text.endswith(".gguf"):
