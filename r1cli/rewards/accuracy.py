@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -159,17 +160,17 @@ class _DropTimeoutDisabled(logging.Filter):
 @functools.cache
 def _mv() -> Any:
     import math_verify
+    import sympy
     from latex2sympy2_extended import NormalizationConfig
 
     for name in ("math_verify.parser", "math_verify.grader"):
         logging.getLogger(name).addFilter(_DropTimeoutDisabled())
-    expr = math_verify.ExprExtractionConfig()
 
     class MV:
         parse = staticmethod(math_verify.parse)
         verify = staticmethod(math_verify.verify)
-        # Golds: math-verify's defaults (lenient LaTeX normalisation).
-        gold_configs = (math_verify.LatexExtractionConfig(), expr)
+        # Golds: math-verify's default (lenient) LaTeX normalisation.
+        gold_configs = (math_verify.LatexExtractionConfig(),)
         # Answers: as open-r1 and TRL parse completions (\boxed first, no "nits"), except that
         # TeX's brace-less \frac43 and \sqrt2 are accepted: they are valid LaTeX, and MATH's
         # own reference solutions use them.
@@ -180,9 +181,11 @@ def _mv() -> Any:
                 ),
                 boxed_match_priority=0,
             ),
-            expr,
         )
-        default_configs = (math_verify.LatexExtractionConfig(), expr)
+        # Free text (no <answer>, no \boxed): math-verify's defaults, LaTeX and plain expressions.
+        # Only here, because plain-expression parsing (sympy's parse_expr) costs ~0.4 ms a call.
+        default_configs = (math_verify.LatexExtractionConfig(), math_verify.ExprExtractionConfig())
+        Basic, Add, Pow, factorial = sympy.Basic, sympy.Add, sympy.Pow, sympy.factorial
 
     return MV
 
@@ -233,17 +236,14 @@ def _refuse(span: str) -> bool:
 
 def _too_big(parsed: Sequence[Any]) -> bool:
     """True if evaluating any parsed expression could involve astronomically large numbers."""
-    from sympy import Basic
-
-    return any(isinstance(item, Basic) and _log10_size(item, 0) > MAX_RESULT_DIGITS for item in parsed)
+    basic = _mv().Basic
+    return any(isinstance(item, basic) and _log10_size(item, 0) > MAX_RESULT_DIGITS for item in parsed)
 
 
 def _log10_size(expr: Any, depth: int) -> float:
     """A cheap upper estimate of log10 |value| of a sympy expression (0 for symbols and unknowns)."""
-    import math
-
-    from sympy import Add, Pow, factorial
-
+    mv = _mv()
+    Add, Pow, factorial = mv.Add, mv.Pow, mv.factorial
     if depth > 2 * MAX_BRACE_DEPTH:
         return math.inf
     if expr.is_Number:
@@ -258,15 +258,13 @@ def _log10_size(expr: Any, depth: int) -> float:
         if isinstance(expr, factorial):
             return n * math.log10(max(n, 1.0))
         return max(_log10_size(expr.args[0], depth + 1), 0.0) * n
-    sizes = [_log10_size(arg, depth + 1) for arg in expr.args if hasattr(arg, "is_Number")]
+    sizes = [_log10_size(arg, depth + 1) for arg in expr.args if isinstance(arg, mv.Basic)]
     if not sizes:
         return 0.0
     return max(sizes) + 1.0 if isinstance(expr, Add) else sum(max(x, 0.0) for x in sizes)
 
 
 def _log10_abs(number: Any) -> float:
-    import math
-
     try:
         if number.is_zero:
             return -math.inf
@@ -300,6 +298,13 @@ def _completion_answer_now(text: str) -> tuple[str | None, tuple]:
     return (strings[-1] if strings else None), _checked(found)
 
 
+def _limited(timeout: float | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    # Import math-verify (and sympy) before the clock starts: an import cut short by the
+    # time limit would leave half-initialised modules behind for every later call.
+    _mv()
+    return call_with_time_limit(timeout, fn, *args, **kwargs)
+
+
 _gold_cache: OrderedDict[str, Answer | None] = OrderedDict()
 
 
@@ -315,7 +320,7 @@ def parse_gold(gold: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer 
         _gold_cache.move_to_end(span)
         return _gold_cache[span]
     try:
-        parsed = call_with_time_limit(timeout, _parse_gold_now, span)
+        parsed = _limited(timeout, _parse_gold_now, span)
     except TimeLimitExceeded:
         return None
     answer = Answer(span, parsed) if parsed else None
@@ -328,7 +333,7 @@ def parse_gold(gold: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer 
 def parse_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer | None:
     """Extract and parse a completion's final answer; None if it has none (or parsing timed out)."""
     try:
-        text, parsed = call_with_time_limit(timeout, _completion_answer_now, completion_text(completion))
+        text, parsed = _limited(timeout, _completion_answer_now, completion_text(completion))
     except TimeLimitExceeded:
         return None
     return Answer(text or "", parsed) if parsed else None
@@ -344,7 +349,7 @@ def extract_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) 
     if span is not None:
         return None if _refuse(span) else span
     try:
-        found, _ = call_with_time_limit(timeout, _completion_answer_now, text)
+        found, _ = _limited(timeout, _completion_answer_now, text)
     except TimeLimitExceeded:
         return None
     return found
@@ -368,14 +373,14 @@ def answers_equal(a: Answer | str, b: Answer | str, *, timeout: float | None = D
         if not isinstance(value, str) or _refuse(value.strip()):
             return None
         try:
-            found = call_with_time_limit(timeout, _parse_answer_text, value.strip())
+            found = _limited(timeout, _parse_answer_text, value.strip())
         except TimeLimitExceeded:
             return None
         if not found:
             return None
         parsed.append(list(found))
     try:
-        return bool(call_with_time_limit(timeout, _mv().verify, parsed[0], parsed[1], timeout_seconds=None))
+        return bool(_limited(timeout, _mv().verify, parsed[0], parsed[1], timeout_seconds=None))
     except TimeLimitExceeded:
         return None
 
@@ -390,7 +395,7 @@ def _verify_now(gold: Answer, text: str) -> float:
 def verify_completion(gold: Answer, completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> float | None:
     """1.0 if the completion's answer equals ``gold``, 0.0 if not or if it has none, None on timeout."""
     try:
-        return call_with_time_limit(timeout, _verify_now, gold, completion_text(completion))
+        return _limited(timeout, _verify_now, gold, completion_text(completion))
     except TimeLimitExceeded:
         return None
 

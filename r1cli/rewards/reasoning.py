@@ -63,8 +63,8 @@ _TERMS = re.compile(
     re.IGNORECASE,
 )
 _SYMBOLS = re.compile(r"\\(?:frac|sqrt|cdot|times|div|le|ge|leq|geq|neq|pm|sum|prod|int|pi|infty|log|ln)\b|[=+×÷√≤≥≠±^²³∑∫π]")
-# An equation written out: something with a digit or letter, "=", something with a digit or letter.
-_EQUATION = re.compile(r"[\w)\]}][^=\n<>]{0,60}(?<![<>!=])=(?!=)[^=\n]{0,60}[\w({\\]")
+# An equation written out: an "=" (not ==, <=, >=, !=) with an operand on each side: "2x + 3 = 7", "x=2".
+_EQUATION = re.compile(r"[\w)\]}]\s*=(?!=)\s*[-\w(\\{]")
 _LOGIC = re.compile(
     r"\b(?:therefore|thus|hence|since|because|implies|it follows|consequently|so that|which means)\b|⇒|=>|\\implies|\\therefore"
     r"|因此|所以|因为|由于|从而|可得|推出",
