@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import signal
 import time
@@ -167,6 +168,18 @@ def _signal_callback():
     return StopOnSignal()
 
 
+def _configure_wandb(recipe: Recipe) -> None:
+    """transformers' W&B integration reads the project and entity from the environment."""
+    report_to = recipe.values.get("report_to")
+    wants = report_to == "wandb" or (isinstance(report_to, list) and "wandb" in report_to) or report_to == "all"
+    if not wants:
+        return
+    if recipe.wandb_project:
+        os.environ["WANDB_PROJECT"] = recipe.wandb_project
+    if recipe.wandb_entity:
+        os.environ["WANDB_ENTITY"] = recipe.wandb_entity
+
+
 def _summary(trainer, started: float, interrupted: str | None) -> dict[str, Any]:
     history = trainer.state.log_history
     last: dict[str, Any] = {}
@@ -185,6 +198,7 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
 
     output_dir = output_dir_of(recipe)
     checkpoint = prepare_output_dir(output_dir, resume=resume, overwrite=overwrite)
+    _configure_wandb(recipe)
     write_resolved_config(recipe, output_dir)
     started = time.time()
     with log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)):

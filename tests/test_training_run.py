@@ -1,0 +1,96 @@
+"""Run lifecycle with real processes: a signal mid-run checkpoints and resumes; W&B offline; run-dir rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from r1cli.errors import OutputExistsError, R1Error
+from r1cli.training.run import last_checkpoint, prepare_output_dir
+
+
+def recipe(tmp_path: Path, model_dir: Path, steps: int, extra: str = "") -> Path:
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(16)))
+    path = tmp_path / "r.yaml"
+    path.write_text(f"model_name_or_path: {model_dir}\ndataset_name: {data}\nreward_funcs: [format, length]\n"
+                    f"reward_kwargs: {{length: {{target: 4, sigma: 2}}}}\nnum_generations: 2\nper_device_train_batch_size: 4\n"
+                    f"max_completion_length: 8\nmax_steps: {steps}\nlogging_steps: 1\nsave_steps: 1000\nlearning_rate: 1.0e-4\n"
+                    f"seed: 3\noutput_dir: {tmp_path / 'run'}\n{extra}")
+    return path
+
+
+def r1(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "r1cli", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+def wait_for_step(metrics: Path, step: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"run ended early:\n{proc.stdout.read()}")
+        if metrics.exists() and any(json.loads(line).get("step", 0) >= step
+                                    for line in metrics.read_text().splitlines() if line.strip()):
+            return
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("no progress")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_checkpoints_then_resume_continues(tmp_path, tiny_model_dir, signum):
+    path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\n")
+    proc = r1("grpo", str(path), "--no-live")
+    wait_for_step(tmp_path / "run" / "metrics.jsonl", 2, proc)
+    proc.send_signal(signum)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "resume with: r1 grpo" in out and "Traceback" not in out
+    checkpoint = last_checkpoint(tmp_path / "run")
+    stopped_at = int(checkpoint.name.split("-")[1])
+    assert stopped_at >= 2
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    assert state["global_step"] == stopped_at
+    assert (checkpoint / "optimizer.pt").exists() and (checkpoint / "scheduler.pt").exists()
+    resumed = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live", "--resume",
+                              "--set", f"max_steps={stopped_at + 2}"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == list(range(1, stopped_at + 3))
+
+
+def test_wandb_offline_run(tmp_path, tiny_model_dir):
+    path = recipe(tmp_path, tiny_model_dir, steps=2, extra="report_to: wandb\nwandb_project: r1-tests\n")
+    env = {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    result = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live"], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, **env})
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert runs, "no offline W&B run written"
+    assert any(f.suffix == ".wandb" for f in runs[0].iterdir())
+
+
+def test_output_dir_rules(tmp_path):
+    run = tmp_path / "run"
+    assert prepare_output_dir(run, resume=False, overwrite=False) is None and run.is_dir()
+    with pytest.raises(R1Error, match="nothing to resume"):
+        prepare_output_dir(run, resume=True, overwrite=False)
+    (run / "checkpoint-4").mkdir()  # half-written: no trainer_state.json
+    (run / "checkpoint-2").mkdir()
+    (run / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (run / "metrics.jsonl").write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"step": 4, "cut')
+    assert prepare_output_dir(run, resume=True, overwrite=False) == run / "checkpoint-2"
+    assert (run / "metrics.jsonl").read_text() == '{"step": 1}\n{"step": 2}\n'
+    with pytest.raises(OutputExistsError):
+        prepare_output_dir(run, resume=False, overwrite=False)
+    with pytest.raises(R1Error, match="contradict"):
+        prepare_output_dir(run, resume=True, overwrite=True)
