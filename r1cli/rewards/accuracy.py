@@ -195,7 +195,8 @@ _MATH_DELIMITERS = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")
 _NOISE = re.compile(r"\\\$|\\[!,;:]|\\(?:q?quad)\b")
 _LATEX_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\s*\{[^{}]*\}|\\[a-zA-Z]+")
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
-_SHORT_WORDS = re.compile(r"[^\W\d_][^\W\d_\s'-]*(?:[\s'-]+[^\W\d_][^\W\d_\s'-]*){0,3}\.?")
+# One or two words ("Evelyn", "New York"): compared as text. Longer prose is not an answer.
+_SHORT_WORDS = re.compile(r"[^\W\d_][^\W\d_\s'-]*(?:[\s'-]+[^\W\d_][^\W\d_\s'-]*)?\.?")
 
 
 def _max_depth(text: str) -> int:
