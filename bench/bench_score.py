@@ -134,7 +134,9 @@ def main() -> None:
         bench = tmp / "bench.jsonl"
         rows = build_file(bench, args.problems)
         size_mb = bench.stat().st_size / 1e6
-        print(f"file: {rows:,} rows ({size_mb:.1f} MB) from gsm8k_test, math500_test, gsm8k_train; CPU cores: {os.cpu_count()}")
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"file: {rows:,} rows ({size_mb:.1f} MB) from gsm8k_test, math500_test, gsm8k_train; "
+              f"CPU cores: {os.cpu_count()}, load average before the run: {load}")
 
         base_out = tmp / "baseline.json"
         base_s, _ = timed([sys.executable, __file__, "--_baseline", str(bench), str(base_out)])
@@ -147,21 +149,27 @@ def main() -> None:
         print(f"baseline (open-r1 loop, 1 process): {rows / base_s:8.1f} rows/s  {base_s:6.1f}s  peak RSS {base_rss:.0f} MB")
         for w, (elapsed, _, summary) in results.items():
             mem = summary["peak_memory_mb"]
-            print(f"r1 score --workers {w}:              {rows / elapsed:8.1f} rows/s  {elapsed:6.1f}s  "
-                  f"peak RSS main {mem['main']:.0f} MB, per worker {mem['worker']:.0f} MB  (ratio {base_s / elapsed:.2f}x)")
+            rss = f"peak RSS {mem['main']:.0f} MB" + (f" + {mem['worker']:.0f} MB per worker" if "worker" in mem else "")
+            print(f"r1 score --workers {w}:              {rows / elapsed:8.1f} rows/s  {elapsed:6.1f}s  {rss}  "
+                  f"(ratio {base_s / elapsed:.2f}x)")
         elapsed, scores, summary = results[args.workers]
         print(f"ratio r1 --workers {args.workers} / baseline: {base_s / elapsed:.2f}x")
         mismatches = [(i, b, r) for i, (b, r) in enumerate(zip(base_scores, scores)) if b != r]
         identical = not mismatches and len(scores) == len(base_scores)
-        print(f"identical accuracy scores: {'yes' if identical else 'no'} ({len(scores) - len(mismatches):,}/{len(scores):,} rows agree)")
+        only_r1 = sum(1 for _, b, r in mismatches if r == 1.0)
+        only_base = sum(1 for _, b, r in mismatches if b == 1.0)
+        print(f"identical accuracy scores (r1 vs baseline): {'yes' if identical else 'no'} "
+              f"({len(scores) - len(mismatches):,}/{len(scores):,} rows agree; correct only for r1: {only_r1}, "
+              f"only for the baseline: {only_base}, other: {len(mismatches) - only_r1 - only_base})")
         if mismatches:
             lines = bench.read_text(encoding="utf-8").splitlines()
             for i, b, r in mismatches[:5]:
                 row = json.loads(lines[i])
                 print(f"  row {i + 1}: baseline {b} r1 {r}; answer {row['completion'].rpartition('<answer>')[2][:60]!r}")
         for w, (_, other, _) in results.items():
-            if other != scores:
-                print(f"r1 --workers {w} and --workers {args.workers} disagree: this is a bug")
+            if w != args.workers:
+                same = "yes" if other == scores else "NO (a bug)"
+                print(f"identical accuracy scores (r1 --workers {w} vs --workers {args.workers}): {same}")
 
 
 if __name__ == "__main__":

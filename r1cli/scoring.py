@@ -11,6 +11,7 @@ written back with their scores. Memory stays flat whatever the file size.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
 import json
@@ -440,6 +441,60 @@ def _run(chunks, workers: int, init_args: tuple) -> Iterator[tuple[Any, int]]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Fold:
+    """Folds scored rows into statistics, correlations, patterns and examples; memory does not grow with rows."""
+
+    def __init__(self, calc: Any, show_worst: int, show_best: int):
+        self.names = names = calc.names
+        ranges = calc.ranges()
+        self.stats = {n: _Running(n, w, ranges[n]) for n, w in zip(names, calc.weights)}
+        self.total = _Running("reward", None, _total_bounds(ranges, calc.weights))
+        self.acc = next((n for n, s in zip(names, calc.specs) if s.name == "accuracy"), None)
+        self.corr = {n: _Correlation() for n in names if n != self.acc} if self.acc else {}
+        self.corr_total = _Correlation()
+        self.patterns = _Patterns(names, calc.specs, self.acc)
+        self.show_worst, self.show_best = show_worst, show_best
+        self.worst: list = []
+        self.best: list = []
+        self.rows = 0
+
+    def add(self, r: _RowResult) -> None:
+        self.rows += 1
+        values = dict(zip(self.names, r.values))
+        for name, v in values.items():
+            self.stats[name].add(v)
+        total = None if math.isnan(r.total) else r.total
+        self.total.add(total)
+        if self.acc:
+            for name, c in self.corr.items():
+                c.add(values[self.acc], values[name])
+            self.corr_total.add(values[self.acc], total)
+        self.patterns.add(values)
+        if total is not None and r.example is not None:
+            example = (r.line, total, values, r.example)
+            _keep(self.worst, self.show_worst, (-total, -r.line, example))
+            _keep(self.best, self.show_best, (total, -r.line, example))
+
+    def summaries(self) -> tuple[dict[str, RewardSummary], RewardSummary]:
+        per_reward = {n: self.stats[n].summary(self.corr[n].value() if n in self.corr else None) for n in self.names}
+        return per_reward, self.total.summary(self.corr_total.value() if self.acc else None)
+
+    def examples(self) -> tuple[list[Example], list[Example]]:
+        return [_example(e) for e in sorted(self.worst, reverse=True)], [_example(e) for e in sorted(self.best, reverse=True)]
+
+
+def _check_output(out_path: Path | None, path: Path, force: bool) -> None:
+    from r1cli.io import refuse_overwrite
+
+    if out_path is None:
+        return
+    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UsageError(f"cannot write {out_path.name}: unknown format", hint="use a .jsonl or .csv file name")
+    if out_path.resolve() == path.resolve():
+        raise UsageError("the output file would replace the input file", hint="choose another --output")
+    refuse_overwrite(out_path, force)
+
+
 def score_file(
     path: str | os.PathLike,
     *,
@@ -459,107 +514,89 @@ def score_file(
 ) -> ScoreReport:
     """Score every row of a JSONL file; see the module docstring. Raises :class:`DataError` on bad input.
 
-    ``on_progress(rows, bytes_read, total_bytes)`` is called after each chunk.
+    ``rewards`` default to ``accuracy, format, tag_count``; ``workers=0`` means
+    one per CPU core. ``on_progress(rows, bytes_read, total_bytes)`` is called
+    after each chunk. With ``workers > 1`` every reward must be resolvable by
+    name or path in a fresh process (built-ins, plugins in importable modules,
+    ``module:function``, ``file.py:function``, entry points).
     """
-    from r1cli.io import atomic_open, refuse_overwrite
+    from r1cli.io import atomic_open
     from r1cli.rewards import get_reward_calculator
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    total_bytes = path.stat().st_size
-    refs = list(rewards) if rewards else list(DEFAULT_REWARDS)
-    calc = get_reward_calculator(refs, weights, reward_kwargs)  # unknown names and bad parameters fail here, before any work
     if workers < 0:
         raise UsageError(f"--workers must be 0 (all cores) or more, got {workers}")
     workers = workers or os.cpu_count() or 1
+    # Unknown rewards, bad parameters and an existing output fail here, before any work.
+    calc = get_reward_calculator(list(rewards) if rewards else list(DEFAULT_REWARDS), weights, reward_kwargs)
     out_path = Path(output) if output is not None else None
-    if out_path is not None:
-        if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise UsageError(f"cannot write {out_path.name}: unknown format", hint="use a .jsonl or .csv file name")
-        if out_path.resolve() == path.resolve():
-            raise UsageError("the output file would replace the input file", hint="choose another --output")
-        refuse_overwrite(out_path, force)
+    _check_output(out_path, path, force)
 
-    names = calc.names
-    ranges = calc.ranges()
-    stats = {n: _Running(n, w, ranges[n]) for n, w in zip(names, calc.weights)}
-    total_stats = _Running("reward", None, _total_bounds(ranges, calc.weights))
-    acc = next((n for n, s in zip(names, calc.specs) if s.name == "accuracy"), None)
-    corr = {n: _Correlation() for n in names if n != acc} if acc else {}
-    corr_total = _Correlation()
-    patterns = _Patterns(names, calc.specs, acc)
-    worst: list = []
-    best: list = []
-    want_examples = show_worst > 0 or show_best > 0
-    init_args = (calc.refs, calc.weights, dict(zip(names, calc.kwargs)), completion_column, solution_column, str(path), out_path is not None, want_examples)
-
-    rows = skipped = 0
-    first_error: _RowResult | None = None
+    fold = _Fold(calc, show_worst, show_best)
+    init_args = (calc.refs, calc.weights, dict(zip(calc.names, calc.kwargs)), completion_column, solution_column,
+                 str(path), out_path is not None, show_worst > 0 or show_best > 0)
+    total_bytes = path.stat().st_size
     skipped_lines: list[int] = []
+    skipped = 0
+    first_error: _RowResult | None = None
     worker_rss = 0.0
     started = time.perf_counter()
-    writer = _Writer(out_path, names) if out_path is not None else None
-    with atomic_open(out_path, "w", force=force, encoding="utf-8") if out_path is not None else _nothing() as handle:
-        for result, done in _run(_chunks(read_lines(path), chunk_rows), workers, init_args):
-            if isinstance(result, tuple) and result and result[0] == "error":
-                _reraise(result)
-            row_results, timeouts, rss = result
-            worker_rss = max(worker_rss, rss)
-            for name, count in timeouts.items():
-                stats[name].timeouts += count
-            for r in row_results:
-                if r.error is not None:
+    writer = _Writer(out_path, calc.names) if out_path is not None else None
+    results = _run(_chunks(read_lines(path), chunk_rows), workers, init_args)
+    try:
+        with atomic_open(out_path, "w", force=force) if out_path is not None else contextlib.nullcontext() as handle:
+            for result, done in results:
+                if isinstance(result, tuple) and result[0] == "error":
+                    _reraise(result)
+                row_results, timeouts, rss = result
+                worker_rss = max(worker_rss, rss)
+                for name, count in timeouts.items():
+                    fold.stats[name].timeouts += count
+                for r in row_results:
+                    if r.error is None:
+                        fold.add(r)
+                        if writer is not None:
+                            writer.write(handle, r.row)
+                        continue
                     if not skip_invalid:
                         raise DataError(r.error, hint=r.hint or "fix the line, or pass --skip-invalid to skip bad lines")
                     first_error = first_error or r
                     skipped += 1
                     if len(skipped_lines) < 20:
                         skipped_lines.append(r.line)
-                    continue
-                rows += 1
-                values = dict(zip(names, r.values))
-                for name, v in values.items():
-                    stats[name].add(v)
-                total = None if math.isnan(r.total) else r.total
-                total_stats.add(total)
-                if acc:
-                    for name, c in corr.items():
-                        c.add(values[acc], values[name])
-                    corr_total.add(values[acc], total)
-                patterns.add(values)
-                if want_examples and total is not None:
-                    example = (r.line, total, values, r.example)
-                    _keep(worst, show_worst, (-total, -r.line, example))
-                    _keep(best, show_best, (total, -r.line, example))
-                if writer is not None:
-                    writer.write(handle, r.row)
-            if on_progress is not None:
-                on_progress(rows, done, total_bytes)
-        if rows == 0:
-            if first_error is not None:
-                raise DataError(f"none of the {skipped} non-blank lines could be scored; the first: {first_error.error}", hint=first_error.hint)
-            raise DataError(f"{path} is empty: nothing to score", hint="give a JSONL file with one JSON object per line")
-    seconds = time.perf_counter() - started
+                if on_progress is not None:
+                    on_progress(fold.rows, done, total_bytes)
+            if fold.rows == 0:
+                if first_error is not None:
+                    raise DataError(f"none of the {skipped} non-blank lines could be scored; the first: {first_error.error}", hint=first_error.hint)
+                raise DataError(f"{path} is empty: nothing to score", hint="give a JSONL file with one JSON object per line")
+    finally:
+        results.close()  # stops worker processes now, even when a bad line ended the run early
 
-    summaries = {n: stats[n].summary(corr[n].value() if n in corr else None) for n in names}
+    per_reward, total = fold.summaries()
+    worst, best = fold.examples()
+    memory = {"main": round(_max_rss_mb(), 1)}
+    if workers > 1:
+        memory["worker"] = round(worker_rss, 1)
     report = ScoreReport(
         path=str(path),
-        rows=rows,
-        rewards=summaries,
-        total=total_stats.summary(corr_total.value() if acc else None),
+        rows=fold.rows,
+        rewards=per_reward,
+        total=total,
         completion_column=completion_column,
         solution_column=solution_column,
         workers=workers,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
         skipped=skipped,
         skipped_lines=skipped_lines,
-        worst=[_example(e) for e in sorted(worst, reverse=True)],
-        best=[_example(e) for e in sorted(best, reverse=True)],
+        worst=worst,
+        best=best,
         output=str(out_path) if out_path is not None else None,
-        peak_memory_mb={"main": round(_max_rss_mb(), 1), "worker": round(worker_rss, 1)},
+        peak_memory_mb=memory,
     )
-    report.flags = patterns.flags(report, acc)
+    report.flags = fold.patterns.flags(report, fold.acc)
     return report
 
 
@@ -586,14 +623,6 @@ def _example(item: tuple) -> Example:
     line, total, values, snippets = item[2]
     completion, solution = snippets or ("", None)
     return Example(line=line, total=total, rewards=values, completion=completion, solution=solution)
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _Writer:

@@ -81,13 +81,18 @@ def test_config_takes_rewards_weights_and_parameters(data, tmp_path):
     assert summary["rewards"]["length"]["max"] == 1.0 and summary["rewards"]["length"]["min"] < 1e-6
     result = runner.invoke(app, ["score", str(data), "--config", str(recipe), "--set", "reward_weights=[2.0, 1.0]", "--json"])
     assert json.loads(result.stdout)["rewards"]["accuracy"]["weight"] == 2.0
+    # explicit flags win; the recipe's parameters still apply to the rewards named
+    result = runner.invoke(app, ["score", str(data), "--config", str(recipe), "--rewards", "length", "--json"])
+    summary = json.loads(result.stdout)
+    assert list(summary["rewards"]) == ["length"] and summary["rewards"]["length"]["weight"] == 1.0
+    assert summary["rewards"]["length"]["max"] == 1.0
 
 
 def test_usage_errors_exit_2(data, tmp_path):
     result = runner.invoke(app, ["score", str(data), "--set", "reward_weights=[1]"])
     assert result.exit_code == 2 and "--set needs --config" in result.output
-    result = runner.invoke(app, ["score", str(data), "--config", str(tmp_path / "r.yaml"), "--rewards", "format"])
-    assert result.exit_code == 2 and "--config takes the rewards" in result.output
+    result = runner.invoke(app, ["score", str(data), "--rewards", ","])
+    assert result.exit_code == 2 and "--rewards is empty" in result.output
     result = runner.invoke(app, ["score", str(data), "--weights", "one"])
     assert result.exit_code == 2 and "--weights must be comma-separated numbers" in result.output
 

@@ -43,6 +43,8 @@ def chat(text: str) -> list[dict]:
         ("\\boxed{\\frac{a}{b}} and \\boxed{x", "\\frac{a}{b}"),  # an unclosed \boxed is ignored
         ("<answer>unclosed \\boxed{5}", "5"),  # an unclosed <answer> is no block: the \boxed rule applies
         ("She earns 9 * 2 = $18.\n#### 1,018", "1018"),  # GSM8K's final line
+        ("\\left( 3, \\frac{\\pi}{2} \\right)", "\\left( 3, \\frac{\\pi}{2} \\right)"),  # a bare answer is the answer
+        (" 18 ", "18"),
         ("The answer is 42.", "42"),  # math-verify's own extraction
         ("no numbers here", None),
         ("", None),
@@ -215,9 +217,28 @@ def test_every_gold_in_the_shared_data_parses(shared_data):
     assert failed == []
 
 
-@pytest.mark.parametrize("name, gold_column, completion_column", [("gsm8k_test", "answer", "answer"), ("math500_test", "answer", "solution")])
+@pytest.mark.parametrize(
+    "name, gold_column, completion_column",
+    [
+        ("gsm8k_test", "answer", "answer"),
+        ("math500_test", "answer", "solution"),
+        ("math500_test", "answer", "answer"),  # each gold against itself, as `r1 dry-run` checks golds
+    ],
+)
 def test_reference_solutions_score_1(shared_data, name, gold_column, completion_column):
     rows = _rows(shared_data, name)
     scores = accuracy([r[completion_column] for r in rows], [r[gold_column] for r in rows])
     wrong = [(r[gold_column][-40:], s) for r, s in zip(rows, scores) if s != 1.0]
     assert wrong == []
+
+
+def test_plain_number_shortcut_builds_what_math_verify_builds(shared_data):
+    import sympy
+    from math_verify import LatexExtractionConfig, parse
+
+    spans = {gold_answer_text(r["answer"]) for r in _rows(shared_data, "gsm8k_test")}
+    spans |= {"3.50", "-0.5", "007", "0", "1,080", "-1,000.25", "12345678901234567890"}
+    for span in sorted(spans):
+        fast = acc._parse_span(span, acc._mv().gold_configs)
+        slow = parse(f"${span}$", [LatexExtractionConfig()], parsing_timeout=None)
+        assert (sympy.srepr(fast[0]), fast[1]) == (sympy.srepr(slow[0]), slow[1]), span

@@ -32,7 +32,7 @@ def score(
     file: Annotated[Path, typer.Argument(help="JSONL file: one JSON object per line.", show_default=False)],
     rewards: Annotated[str | None, typer.Option("--rewards", "-r", help="Comma-separated rewards (names or module:function); default accuracy,format,tag_count.", show_default=False)] = None,
     weights: Annotated[str | None, typer.Option("--weights", "-w", help="Comma-separated weights, one per reward; default 1 each.", show_default=False)] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Take rewards, weights and reward parameters from this recipe.", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Take rewards, weights, reward parameters and the gold column from this recipe (explicit flags win).", show_default=False)] = None,
     overrides: OverrideOpt = None,
     completion_column: Annotated[str, typer.Option("--completion-column", help="Column holding the completion (a string, or chat messages: the last assistant message is scored).")] = "completion",
     solution_column: Annotated[str | None, typer.Option("--solution-column", help="Column holding the gold answer; default solution, then answer.", show_default=False)] = None,
@@ -44,24 +44,29 @@ def score(
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Score in N processes (0: one per CPU core).")] = 1,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Skip (and count) malformed lines instead of stopping at the first.")] = False,
 ) -> None:
-    """Score a JSONL file of completions: per-reward statistics, the weighted total, and suspicious patterns."""
+    """Score a JSONL file of completions: per-reward statistics, the weighted total, and suspicious patterns.
+
+    The rewards are the ones training uses, and the total is summed as TRL sums
+    it. --output writes every row back with `rewards` and `reward` (.jsonl or .csv).
+    """
     from r1cli.scoring import score_file
     from r1cli.ui import score_view
 
     reward_list, weight_list, reward_kwargs = _split(rewards) or None, _weights(weights), None
+    if rewards is not None and not reward_list:
+        raise UsageError("--rewards is empty", hint="e.g. --rewards accuracy,format")
     if config is not None:
-        if rewards is not None or weights is not None:
-            raise UsageError("--config takes the rewards and weights from the recipe", hint="drop --rewards/--weights, or use --set reward_weights=[...]")
         from r1cli.config import load_recipe
 
         recipe = load_recipe(config, overrides=list(overrides or []))
-        reward_list, weight_list = list(recipe.reward_funcs), recipe.reward_weights
-        reward_kwargs = dict(recipe.reward_kwargs or {})
+        # Explicit flags win over the recipe (as in `r1 eval`); the recipe's weights belong to its own list.
+        if reward_list is None:
+            reward_list = list(recipe.reward_funcs)
+            weight_list = weight_list if weight_list is not None else recipe.reward_weights
+        reward_kwargs = {k: v for k, v in (recipe.reward_kwargs or {}).items() if k in reward_list}
         solution_column = solution_column or getattr(recipe, "dataset_solution_column", None)
     elif overrides:
         raise UsageError("--set needs --config", hint="--set overrides keys of the recipe given with --config")
-    if rewards is not None and not reward_list:
-        raise UsageError("--rewards is empty", hint="e.g. --rewards accuracy,format")
 
     with score_view.progress(enabled=not json_out) as on_progress:
         report = score_file(

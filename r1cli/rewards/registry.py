@@ -27,13 +27,13 @@ import importlib.util
 import inspect
 import sys
 import types
-import typing
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from r1cli.errors import RewardError
+from r1cli.rewards.params import REQUIRED, Param, ParamSpec, bounds_problem, type_hints, type_problem
 
 ENTRY_POINT_GROUP = "r1cli.rewards"
 # Reward files named by path are imported as modules under this package name.
@@ -43,47 +43,6 @@ _FILE_MODULE_PREFIX = "r1cli_user_rewards."
 RESERVED_KWARGS = frozenset(
     {"completions", "prompts", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments", "kwargs"}
 )
-
-
-class _Required:
-    def __repr__(self) -> str:
-        return "<required>"
-
-
-REQUIRED: Any = _Required()
-
-
-@dataclass(frozen=True)
-class Param:
-    """Help and bounds for one tunable, given to :func:`register_reward` as ``params={name: Param(...)}``."""
-
-    help: str = ""
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """A keyword-only tunable of a reward, as a recipe may set it in ``reward_kwargs``."""
-
-    name: str
-    default: Any
-    type: Any  # the annotation (a type, a typing construct, or its string when it cannot be resolved)
-    help: str = ""
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-    @property
-    def type_name(self) -> str:
-        return _type_name(self.type)
 
 
 @dataclass(frozen=True)
@@ -212,7 +171,7 @@ def build_spec(
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
         raise RewardError(f"cannot read the signature of reward {name!r}: {exc}") from None
-    hints = _type_hints(func)
+    hints = type_hints(func)
     extra = {k: (Param(help=v) if isinstance(v, str) else v) for k, v in (params or {}).items()}
     specs: dict[str, ParamSpec] = {}
     columns: list[str] = []
@@ -285,7 +244,7 @@ def check_reward_kwargs(name: str, kwargs: dict) -> None:
             close = difflib.get_close_matches(str(key), list(spec.params), n=1, cutoff=0.6)
             hint = (f"did you mean {close[0]!r}? " if close else "") + f"parameters of {spec.name}: {valid}"
             raise RewardError(f"reward {spec.name!r} has no parameter {key!r}", hint=hint)
-        problem = _type_problem(value, param.type) or _bounds_problem(value, param)
+        problem = type_problem(value, param.type) or bounds_problem(value, param)
         if problem:
             raise RewardError(f"reward {spec.name!r}: parameter {key!r} {problem} (got {value!r})", hint=param.help or None)
     missing = [p.name for p in spec.params.values() if p.required and p.name not in kwargs]
@@ -405,68 +364,3 @@ def _where(func: Callable) -> str:
 
 def _defaults(specs: dict[str, ParamSpec]) -> dict:
     return {n: p.default for n, p in specs.items() if not p.required}
-
-
-def _type_hints(func: Callable) -> dict:
-    target = func if inspect.isfunction(func) or inspect.ismethod(func) else getattr(func, "__call__", func)
-    try:
-        return typing.get_type_hints(target)
-    except Exception:
-        return {}
-
-
-def _type_name(annotation: Any) -> str:
-    if annotation is Any or annotation is inspect.Parameter.empty:
-        return "any"
-    if isinstance(annotation, str):
-        return annotation
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
-
-
-def _type_problem(value: Any, annotation: Any) -> str | None:
-    """Why ``value`` does not fit ``annotation``, or None. Unknown annotations accept anything."""
-    if annotation is Any or isinstance(annotation, str):
-        return None
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        choices = typing.get_args(annotation)
-        return None if value in choices else f"must be one of {', '.join(repr(c) for c in choices)}"
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if any(_type_problem(value, option) is None for option in options):
-            return None
-        return f"must be {_type_name(annotation)}"
-    if annotation is type(None):
-        return None if value is None else "must be null"
-    if annotation is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "must be a number"
-    if annotation is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return None if ok else "must be an integer"
-    if annotation is bool:
-        return None if isinstance(value, bool) else "must be true or false"
-    if annotation is str:
-        return None if isinstance(value, str) else "must be a string"
-    check = origin or annotation
-    if isinstance(check, type):
-        if check in (list, tuple) and isinstance(value, (list, tuple)):
-            return None
-        return None if isinstance(value, check) else f"must be {_type_name(annotation)}"
-    return None
-
-
-def _bounds_problem(value: Any, param: ParamSpec) -> str | None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return None
-    if param.gt is not None and not value > param.gt:
-        return f"must be > {param.gt:g}"
-    if param.ge is not None and not value >= param.ge:
-        return f"must be >= {param.ge:g}"
-    if param.lt is not None and not value < param.lt:
-        return f"must be < {param.lt:g}"
-    if param.le is not None and not value <= param.le:
-        return f"must be <= {param.le:g}"
-    return None

@@ -104,7 +104,8 @@ def _with_alarm(seconds: float, fn: Callable[..., T], args: tuple, kwargs: dict)
         except _Expired:
             flag.armed = False
     finally:
-        signal.signal(signal.SIGALRM, old_handler)
+        # None: the old handler was not installed from Python; the default is the best we can restore.
+        signal.signal(signal.SIGALRM, old_handler if old_handler is not None else signal.SIG_DFL)
         if old_delay:
             # Someone else's timer was running: give it back what is left of it.
             left = max(old_delay - (time.monotonic() - started), 1e-3)

@@ -1,0 +1,91 @@
+"""call_with_time_limit: main thread (signals), other threads (watchdog), nesting, no stray interrupts."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from r1cli.rewards.timeout import TimeLimitExceeded, call_with_time_limit, timeout_count
+
+
+def busy(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return "done"
+
+
+def run_checks() -> dict:
+    out = {}
+    before = timeout_count()
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(0.2, busy, 5)
+    out["stopped_after"] = time.monotonic() - started
+    out["counted"] = timeout_count() - before
+    out["finished"] = call_with_time_limit(1.0, busy, 0.01)
+    with pytest.raises(ZeroDivisionError):
+        call_with_time_limit(1.0, lambda: 1 / 0)
+    # many calls that end right around their limit: every expiry is caught inside, none escapes later
+    expired = 0
+    for _ in range(200):
+        try:
+            call_with_time_limit(0.002, busy, 0.0019)
+        except TimeLimitExceeded:
+            expired += 1
+    busy(0.3)  # a stray interrupt (even a re-fire) would surface here
+    out["race_expired_counted"] = timeout_count() - before - 1 == expired
+    return out
+
+
+def test_main_thread():
+    out = run_checks()
+    assert out["stopped_after"] < 1.0 and out["counted"] == 1 and out["finished"] == "done"
+    assert out["race_expired_counted"]
+
+
+def test_other_threads_at_once():
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(run_checks())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2
+    for out in results:
+        assert out["stopped_after"] < 1.5 and out["counted"] == 1 and out["finished"] == "done"
+        assert out["race_expired_counted"]
+
+
+def test_big_integer_arithmetic_is_interrupted_on_the_main_thread():
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(0.3, pow, 9, 9**9)  # C code that checks for signals
+    assert time.monotonic() - started < 2.0
+
+
+def test_nested_calls_run_under_the_outer_limit():
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(0.2, call_with_time_limit, 10.0, busy, 5)
+    assert time.monotonic() - started < 1.0
+
+
+def test_no_limit_and_an_existing_timer_is_given_back():
+    assert call_with_time_limit(None, busy, 0.0) == "done"
+    assert call_with_time_limit(0, busy, 0.0) == "done"
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        call_with_time_limit(2.0, busy, 0.05)
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0.2 < remaining < 0.5
+        busy(0.6)
+        assert fired == [True]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
