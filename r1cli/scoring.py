@@ -274,8 +274,7 @@ class _Scorer:
     """Turns raw JSONL lines into scores; one per process."""
 
     def __init__(self, refs, weights, kwargs_by_name, completion_column, solution_column, path, want_rows, want_examples):
-        import r1cli.rewards  # noqa: F401  (built-ins, in a fresh worker process)
-        from r1cli.rewards import get_reward_calculator
+        from r1cli.rewards import get_reward_calculator  # registers the built-ins in a fresh worker process
 
         self.calc = get_reward_calculator(refs, weights, kwargs_by_name)
         self.completion_column = completion_column

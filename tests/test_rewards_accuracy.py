@@ -209,6 +209,18 @@ def _rows(shared_data, name):
         return [json.loads(line) for line in handle]
 
 
+def test_first_rows_of_the_shared_data_hand_checked(shared_data):
+    gsm8k = _rows(shared_data, "gsm8k_test")[0]  # Janet's ducks: "... #### 18"
+    math500 = _rows(shared_data, "math500_test")[0]  # (0, 3) in polar coordinates
+    assert gold_answer_text(gsm8k["answer"]) == "18"
+    assert math500["answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)"
+    assert gold_answer_text(math500["solution"]) == math500["answer"]
+    completions = ["<answer>$18</answer>", "<answer>\\boxed{16}</answer>", "<answer>(3, \\frac{\\pi}{2})</answer>",
+                   "<answer>(3, \\pi)</answer>"]
+    golds = [gsm8k["answer"], gsm8k["answer"], math500["answer"], math500["solution"]]
+    assert accuracy(completions, golds) == [1.0, 0.0, 1.0, 0.0]
+
+
 def test_every_gold_in_the_shared_data_parses(shared_data):
     failed = []
     for name, column in [("gsm8k_test", "answer"), ("gsm8k_train", "answer"), ("math500_test", "answer"), ("math500_test", "solution")]:
@@ -242,3 +254,15 @@ def test_plain_number_shortcut_builds_what_math_verify_builds(shared_data):
         fast = acc._parse_span(span, acc._mv().gold_configs)
         slow = parse(f"${span}$", [LatexExtractionConfig()], parsing_timeout=None)
         assert (sympy.srepr(fast[0]), fast[1]) == (sympy.srepr(slow[0]), slow[1]), span
+
+
+def test_integer_shortcut_agrees_with_math_verify():
+    from math_verify import verify
+
+    spans = ["18", "-3", "007", "0", "1,080", "1080", "19", "-0"]
+    for g in spans:
+        for a in spans:
+            gold = acc._parse_span(g, acc._mv().gold_configs)
+            answer = acc._parse_span(a, acc._mv().answer_configs)
+            assert acc._integers_equal(tuple(gold), tuple(answer)) == verify(gold, answer, timeout_seconds=None), (g, a)
+    assert acc._integers_equal((acc._mv().Float("0.5"), "0.5"), (acc._mv().Integer(1), "1")) is None

@@ -46,8 +46,7 @@ class BoundReward:
 
 
 def _rebind(ref: str, kwargs: dict, name: str) -> BoundReward:
-    import r1cli.rewards  # noqa: F401  (registers the built-ins in a fresh process)
-
+    # Unpickling imports this module, hence the r1cli.rewards package: the built-ins are registered.
     return BoundReward(get_reward_spec(ref), kwargs, name)
 
 
