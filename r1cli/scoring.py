@@ -301,6 +301,9 @@ class _Scorer:
             except ValueError as exc:
                 results.append(_RowResult(line, f"{self.path}:{line}: invalid JSON ({exc})"))
                 continue
+            except RecursionError:
+                results.append(_RowResult(line, f"{self.path}:{line}: invalid JSON (nested too deeply)"))
+                continue
             if not isinstance(row, dict):
                 results.append(_RowResult(line, f"{self.path}:{line}: expected a JSON object, got {type(row).__name__}"))
                 continue

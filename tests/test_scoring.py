@@ -122,10 +122,10 @@ def test_invalid_json_stops_with_file_and_line(tmp_path):
 
 
 def test_skip_invalid_counts_and_reports(tmp_path):
-    lines = ["{oops", "[1, 2]", '{"text": "no completion column"}']
+    lines = ["{oops", "[1, 2]", '{"text": "no completion column"}', "[" * 100_000]
     path = write_jsonl(tmp_path / "bad.jsonl", [{"completion": RIGHT, "solution": "4"}], extra_lines=lines)
     report = score_file(path, skip_invalid=True)
-    assert report.rows == 1 and report.skipped == 3 and report.skipped_lines == [2, 3, 4]
+    assert report.rows == 1 and report.skipped == 4 and report.skipped_lines == [2, 3, 4, 5]
     assert report.flags[-1].code == "skipped_lines"
 
 
