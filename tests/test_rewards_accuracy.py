@@ -156,15 +156,16 @@ def test_time_limit_works_off_the_main_thread():
     assert out == {"limited": [None], "counted": 1, "normal": [1.0]}
 
 
-def _score_in_worker(seed, timeout):
+def _score_in_worker(completions, golds, timeout):
     before = timeout_count()
-    return accuracy([slow_answer(seed), "<answer>4</answer>"], ["100", "4"], timeout=timeout), timeout_count() - before
+    return accuracy(completions, golds, timeout=timeout), timeout_count() - before
 
 
 def test_time_limit_works_in_worker_processes():
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        assert pool.submit(_score_in_worker, 200, 1e-4).result(timeout=120) == ([None, None], 2)
-        assert pool.submit(_score_in_worker, 300, 5.0).result(timeout=120) == ([0.0, 1.0], 0)
+        assert pool.submit(_score_in_worker, [slow_answer(200)], ["100"], 1e-4).result(timeout=120) == ([None], 1)
+        both = pool.submit(_score_in_worker, [slow_answer(300), "<answer>4</answer>"], ["100", "4"], 5.0)
+        assert both.result(timeout=120) == ([0.0, 1.0], 0)
 
 
 @pytest.mark.parametrize(

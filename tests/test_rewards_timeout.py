@@ -83,7 +83,7 @@ def test_no_limit_and_an_existing_timer_is_given_back():
         signal.setitimer(signal.ITIMER_REAL, 0.5)
         call_with_time_limit(2.0, busy, 0.05)
         remaining = signal.getitimer(signal.ITIMER_REAL)[0]
-        assert 0.2 < remaining < 0.5
+        assert 0 < remaining < 0.5
         busy(0.6)
         assert fired == [True]
     finally:
