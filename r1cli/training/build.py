@@ -149,8 +149,12 @@ def build_data(recipe: Recipe, *, limit: int | None = None):
 def build_rewards(recipe: Recipe):
     from r1cli.rewards import get_reward_calculator
 
+    kwargs = {name: dict(params) for name, params in (recipe.reward_kwargs or {}).items()}
+    if "soft_overlong_punishment" in recipe.reward_funcs and recipe.values.get("max_completion_length"):
+        # The punishment is relative to the generation limit; default it to the one this run uses.
+        kwargs.setdefault("soft_overlong_punishment", {}).setdefault("max_completion_len", recipe.max_completion_length)
     return get_reward_calculator(reward_funcs=list(recipe.reward_funcs), reward_weights=recipe.reward_weights,
-                                 reward_kwargs=recipe.reward_kwargs or {})
+                                 reward_kwargs=kwargs)
 
 
 def build_parts(recipe: Recipe, output_dir: Path | None = None) -> RunParts:

