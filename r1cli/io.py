@@ -32,6 +32,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False
     refuse_overwrite(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp creates 0600; give the file the permissions a plain open() would have.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle
@@ -47,3 +51,20 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False
 def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = False) -> None:
     with atomic_open(path, "w", force=force) as handle:
         handle.write(text)
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Every complete JSON object of a JSONL file; a last line cut short by a crash is skipped."""
+    import json
+
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                if line.endswith("\n"):
+                    raise  # a malformed line in the middle is a real problem, not a crash artefact
+    return records

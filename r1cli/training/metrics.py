@@ -117,8 +117,7 @@ class MetricsCallback(TrainerCallback):
 
 def read_metrics(path: str | Path) -> list[dict]:
     """The records of a ``metrics.jsonl`` file (or of ``<dir>/metrics.jsonl``), in order."""
+    from r1cli.io import read_jsonl
+
     path = Path(path)
-    if path.is_dir():
-        path = path / METRICS_FILE
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return read_jsonl(path / METRICS_FILE if path.is_dir() else path)
