@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from r1cli import __version__
-from r1cli.commands import _options, dry_run, eval as eval_cmd, grpo, init, score, sft, validate
+from r1cli.commands import _options, dry_run, eval as eval_cmd, grpo, init, report, score, sft, validate
 
 app = typer.Typer(
     name="r1",
@@ -46,6 +46,7 @@ _COMMANDS = [
     ("grpo", grpo.grpo),
     ("eval", eval_cmd.eval_),
     ("score", score.score),
+    ("report", report.report),
 ]
 for _name, _fn in _COMMANDS:
     app.command(_name)(_options.cli_command(_fn))
