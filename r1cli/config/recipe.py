@@ -23,6 +23,7 @@ class Recipe:
     path: Path
     values: dict[str, Any]
     report: ValidationReport
+    overrides: tuple[str, ...] = ()  # the --set items, so a resume command can repeat them
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values", {})
@@ -54,4 +55,4 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: s
         lines = "\n  ".join(f.format() for f in errors)
         raise ConfigError(f"{len(errors)} error{'s' if len(errors) > 1 else ''} in {path}:\n  {lines}",
                           hint=f"run `r1 validate {path}` for details")
-    return Recipe(path=Path(path), values=report.values, report=report)
+    return Recipe(path=Path(path), values=report.values, report=report, overrides=tuple(overrides or ()))

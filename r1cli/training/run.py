@@ -189,6 +189,12 @@ def _summary(trainer, started: float, interrupted: str | None) -> dict[str, Any]
             "wall_seconds": round(time.time() - started, 2), "interrupted_by": interrupted, "last": last}
 
 
+def _set_args(recipe: Recipe) -> str:
+    import shlex
+
+    return "".join(f" --set {shlex.quote(item)}" for item in recipe.overrides)
+
+
 def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = False,
                  subscribers: list[Callable[[dict], Any]] | None = None, debug: bool = False) -> RunResult:
     """Build and train ``recipe``; raise :class:`TrainingInterrupted` after a clean stop on a signal."""
@@ -234,5 +240,5 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
         saved = last_checkpoint(output_dir)
         raise TrainingInterrupted(
             f"stopped by {stopper.signal_name} at step {trainer.state.global_step}; checkpoint saved in {saved}",
-            hint=f"resume with: r1 {recipe.trainer} {recipe.path} --resume")
+            hint=f"resume with: r1 {recipe.trainer} {recipe.path} --resume{_set_args(recipe)}")
     return RunResult(output_dir=output_dir, global_step=trainer.state.global_step, metrics=summary["last"])
