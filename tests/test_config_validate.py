@@ -56,6 +56,20 @@ BROKEN = [
     ("comments_only", "# nothing here\n\n", 1, None, "recipe is empty"),
     ("max_train_samples_zero", GOOD + "max_train_samples: 0\n", 5, "max_train_samples", "must be >= 1"),
     ("nested_key_not_scalar", GOOD + "reward_kwargs:\n  [a, b]: 1\n", 6, "reward_kwargs", "plain name"),
+    ("reward_param_wrong_type", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    target: far\n", 7, "reward_kwargs.length", "target"),
+    ("reward_kwargs_not_mapping", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length: 300\n", 7, "reward_kwargs.length", "mapping"),
+    ("weights_not_numbers", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [high, low]\n", 6, "reward_weights", "expected list[float]"),
+    ("generations_as_word", GOOD.replace("num_generations: 4", "num_generations: four"), 3, "num_generations", "expected int"),
+    ("zero_resample_attempts", GOOD + "max_resample_attempts: 0\n", 5, "max_resample_attempts", "must be >= 1"),
+    ("too_many_resample_attempts", GOOD + "max_resample_attempts: 99\n", 5, "max_resample_attempts", "must be <= 16"),
+    ("zero_temperature", GOOD + "temperature: 0\n", 5, "temperature", "must be > 0"),
+    ("negative_eval_temperature", GOOD + "eval_temperature: -1\n", 5, "eval_temperature", "must be >= 0"),
+    ("lora_dropout_above_one", GOOD + "lora_dropout: 1.5\n", 5, "lora_dropout", "must be <= 1"),
+    ("zero_batch", GOOD + "per_device_eval_batch_size: 0\n", 5, "per_device_eval_batch_size", "must be >= 1"),
+    ("mode_wrong_case", GOOD + "reject_sampling_mode: Resample\n", 5, "reject_sampling_mode", "did you mean `resample`"),
+    ("trainer_unknown", GOOD + "trainer: dpo\n", 5, "trainer", "not one of"),
+    ("missing_eval_file", GOOD + "eval_dataset_name: ./eval/missing.parquet\n", 5, "eval_dataset_name", "does not exist"),
+    ("system_prompt_is_list", GOOD + "system_prompt: [a, b]\n", 5, "system_prompt", "expected str"),
 ]
 
 
@@ -79,7 +93,21 @@ def test_broken_recipe_reports_file_line_key_and_fix(tmp_path, name, text, line,
 
 
 def test_corpus_is_large_enough():
-    assert len(BROKEN) >= 20
+    assert len(BROKEN) >= 50
+
+
+@pytest.mark.parametrize("name,text,line,key,needle", BROKEN[::5], ids=[b[0] for b in BROKEN[::5]])
+def test_training_commands_stop_on_the_same_errors_without_a_traceback(tmp_path, name, text, line, key, needle):
+    """`r1 grpo` and `r1 dry-run` refuse a broken recipe with the validator's file:line message, exit 1."""
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    path = write(tmp_path, text)
+    for command in ("grpo", "dry-run"):
+        result = CliRunner().invoke(app, [command, str(path), "--no-live"] if command == "grpo" else [command, str(path)])
+        assert result.exit_code == 1, result.output
+        assert f"{path}:{line}" in result.output and "Traceback" not in result.output
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
