@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from r1cli import __version__
-from r1cli.commands import _options, dry_run, eval as eval_cmd, grpo, init, report, score, sft, validate
+from r1cli.commands import _options, dry_run, eval as eval_cmd, grpo, init, merge, report, score, sft, validate, vllm_serve
 
 app = typer.Typer(
     name="r1",
@@ -47,6 +47,8 @@ _COMMANDS = [
     ("eval", eval_cmd.eval_),
     ("score", score.score),
     ("report", report.report),
+    ("merge", merge.merge),
+    ("vllm-serve", vllm_serve.vllm_serve),
 ]
 for _name, _fn in _COMMANDS:
     app.command(_name)(_options.cli_command(_fn))

@@ -69,3 +69,31 @@ LiveOpt = Annotated[
     typer.Option("--live/--no-live", help="Live dashboard (default: on when stdout is a terminal; else one line per step).",
                  show_default=False),
 ]
+# Launch flags: shorthands for the recipe's launch keys (--num-processes 8 is --set num_processes=8).
+AccelerateConfigOpt = Annotated[
+    str | None,
+    typer.Option("--accelerate-config", help="Run under `accelerate launch` with this config: ddp, zero2, zero3, fsdp "
+                 "(shipped) or a YAML path.", show_default=False, metavar="NAME|PATH"),
+]
+NumProcessesOpt = Annotated[
+    int | None,
+    typer.Option("--num-processes", min=1, help="Processes in total across machines (one per GPU); >1 re-launches "
+                 "under `accelerate launch`.", show_default=False, metavar="N"),
+]
+NumMachinesOpt = Annotated[
+    int | None, typer.Option("--num-machines", min=1, help="Machines in a multi-node run.", show_default=False, metavar="N")
+]
+MachineRankOpt = Annotated[
+    int | None,
+    typer.Option("--machine-rank", min=0, help="This machine's index in a multi-node run (0 is the main one).",
+                 show_default=False, metavar="N"),
+]
+MainProcessIpOpt = Annotated[
+    str | None,
+    typer.Option("--main-process-ip", help="Address of machine 0 in a multi-node run.", show_default=False, metavar="IP"),
+]
+MainProcessPortOpt = Annotated[
+    int | None,
+    typer.Option("--main-process-port", min=0, max=65535, help="Port where the processes meet (default 29500; 0: a "
+                 "free port).", show_default=False, metavar="PORT"),
+]

@@ -1,22 +1,96 @@
-"""What `r1 sft` and `r1 grpo` share: load the recipe, draw the run, train, say how it ended."""
+"""What `r1 sft` and `r1 grpo` share: load the recipe, launch or draw the run, train, say how it ended.
+
+With launch settings asking for several processes (or any accelerate config)
+the command re-launches itself under ``accelerate launch`` and waits for it
+(:mod:`r1cli.training.launch`); inside the launched processes only the main
+one draws the dashboard and prints, the others stay quiet except for errors.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import typer
 
 from r1cli.commands._options import debug_enabled
 
 
+@dataclass
+class LaunchFlags:
+    """``--accelerate-config``, ``--num-processes``...: shorthands for the recipe's launch keys."""
+
+    accelerate_config: str | None = None
+    num_processes: int | None = None
+    num_machines: int | None = None
+    machine_rank: int | None = None
+    main_process_ip: str | None = None
+    main_process_port: int | None = None
+
+    def overrides(self) -> list[str]:
+        return [f"{name}={value}" for name, value in vars(self).items() if value is not None]
+
+
 def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, *, resume: bool, overwrite: bool,
-                  live: bool | None) -> None:
+                  live: bool | None, launch: LaunchFlags | None = None) -> None:
     from r1cli.config import load_recipe
+    from r1cli.errors import R1Error
+    from r1cli.training import launch as launching
+
+    overrides = list(overrides or []) + (launch.overrides() if launch else [])
+    recipe = load_recipe(recipe_path, overrides=overrides, trainer=trainer)
+    if not launching.launched_by_a_launcher():
+        from r1cli.hardware import gpu_count
+
+        plan = launching.launch_plan(recipe.values, gpus=gpu_count())
+        if plan is not None:
+            _launch(plan, trainer, recipe_path, overrides, resume=resume, overwrite=overwrite, live=live)
+            return
+    if launching.is_main_process():
+        _train_and_draw(trainer, recipe, resume=resume, overwrite=overwrite, live=live)
+        return
+    from r1cli.training.run import TrainingInterrupted, run_training
+
+    try:
+        run_training(recipe, resume=resume, overwrite=overwrite, debug=debug_enabled())
+    except TrainingInterrupted as exc:
+        raise typer.Exit(exc.exit_code) from None  # the main process says how to resume
+    except R1Error as exc:
+        if getattr(exc, "reported_by_main_process", False):
+            raise typer.Exit(exc.exit_code) from None
+        raise
+
+
+def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resume: bool, overwrite: bool,
+            live: bool | None) -> None:
+    import shlex
+
+    from r1cli.errors import ConfigError
+    from r1cli.hardware import gpu_count, package_available
+    from r1cli.training.launch import launch_argv, launch_problems, relaunch
+    from r1cli.ui.console import console
+
+    # `r1 validate` only warns about these on a machine without GPUs (the recipe may be meant for another one).
+    problems = launch_problems(plan, gpus=gpu_count(), deepspeed_installed=package_available("deepspeed"))
+    if problems:
+        raise ConfigError(f"cannot launch on this machine: {problems[0].message}", hint=problems[0].hint)
+    argv = launch_argv(plan, trainer=trainer, recipe=recipe_path, overrides=overrides, resume=resume,
+                       overwrite=overwrite, live=live, debug=debug_enabled())
+    where = f" on {plan.num_machines} machines" if plan.num_machines > 1 else ""
+    console.print(f"launching {plan.num_processes} process{'es' if plan.num_processes > 1 else ''}{where}: "
+                  f"{shlex.join(argv)}", soft_wrap=True, markup=False)
+    code = relaunch(argv)
+    if code:
+        raise typer.Exit(code)
+
+
+def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live: bool | None) -> None:
     from r1cli.training.build import output_dir_of
     from r1cli.training.run import run_training
     from r1cli.ui.console import console
     from r1cli.ui.dashboard import RunInfo, make_reporter
 
-    recipe = load_recipe(recipe_path, overrides=overrides or [], trainer=trainer)
     for warning in recipe.report.warnings:
         console.print(f"warning: {warning.format()}", soft_wrap=True, markup=False)
     live = sys.stdout.isatty() if live is None else live

@@ -55,7 +55,14 @@ class R1Config:
     accelerate_config: str | None = key(None, group="launch",
         help="accelerate config: ddp, zero2, zero3, fsdp (shipped with r1) or a path to your own YAML.")
     num_processes: int | None = key(None, group="launch", min=1,
-        help="Processes to launch (usually one per GPU); None runs a single process.")
+        help="Processes in total, across machines (usually one per GPU); None: one, or every visible GPU with accelerate_config.")
+    num_machines: int = key(1, group="launch", min=1, help="Machines (nodes) taking part in a multi-node run.")
+    machine_rank: int = key(0, group="launch", min=0,
+        help="This machine's index in a multi-node run, 0 to num_machines - 1 (0 is the main machine).")
+    main_process_ip: str | None = key(None, group="launch", example="10.0.0.1",
+        help="Address of machine 0, which the others connect to; needed when num_machines > 1.")
+    main_process_port: int | None = key(None, group="launch", min=0, max=65535,
+        help="Port on machine 0 where the processes meet; None means 29500, 0 a free port (one machine only).")
     # -- model -------------------------------------------------------------
     model_name_or_path: str | None = key(None, group="model", example="HuggingFaceTB/SmolLM2-135M-Instruct",
         help="Model to train: hub id, local directory, or a .gguf file.")

@@ -255,22 +255,21 @@ def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
     _check_path(raw, "eval_dataset_name", "eval dataset file")
     if trainer == "grpo":
         _check_reachable_threshold(raw, _check_rewards(raw))
-        generations = _value(raw, "num_generations") or 8
-        per_device = _value(raw, "per_device_train_batch_size") or 8
-        generation_batch = _value(raw, "generation_batch_size")
-        steps = _value(raw, "steps_per_generation") or _value(raw, "gradient_accumulation_steps") or 1
-        if generation_batch is None:
-            generation_batch = per_device * steps
-        if isinstance(generation_batch, int) and isinstance(generations, int) and generations > 0 \
-                and generation_batch % generations:
-            raw.error("num_generations", f"the generation batch ({generation_batch} completions = per_device_train_batch_size"
-                      f" x steps_per_generation) is not divisible by num_generations ({generations})",
-                      "make per_device_train_batch_size x gradient_accumulation_steps a multiple of num_generations")
     evaluates = _value(raw, "eval_steps") is not None or _value(raw, "eval_on_start")
     if evaluates and not _value(raw, "eval_dataset_name") and not _value(raw, "eval_dataset_split"):
         key = "eval_steps" if "eval_steps" in raw.values else "eval_on_start"
         raw.error(key, "real-time evaluation is on but there is no eval dataset",
                   "set eval_dataset_name (or eval_dataset_split for a split of dataset_name)")
+    if _value(raw, "trust_remote_code"):
+        raw.warning("trust_remote_code", "on: Python code from the model or dataset repository will run",
+                    "turn it off unless you trust the repository")
+    if (_value(raw, "bf16") or _value(raw, "fp16")) and not has_gpu():
+        key = "bf16" if _value(raw, "bf16") else "fp16"
+        raw.warning(key, "mixed precision needs a GPU; r1 trains in float32 on this CPU machine", f"set {key}: false")
+
+
+def _check_accelerators(raw: RawRecipe) -> None:
+    """vLLM, Liger kernels and 4/8-bit loading: installed, and a GPU to run them on."""
     if _value(raw, "load_in_4bit") and _value(raw, "load_in_8bit"):
         raw.error("load_in_4bit", "load_in_4bit and load_in_8bit are both on", "choose one")
     gpu = has_gpu()
@@ -283,12 +282,86 @@ def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
                       f"pip install {package.replace('_', '-')} (GPU only), or set {key_name}: false")
         elif not gpu:
             raw.error(key_name, f"{what} needs a CUDA GPU and none is visible", f"set {key_name}: false on this machine")
-    if _value(raw, "trust_remote_code"):
-        raw.warning("trust_remote_code", "on: Python code from the model or dataset repository will run",
-                    "turn it off unless you trust the repository")
-    if (_value(raw, "bf16") or _value(raw, "fp16")) and not has_gpu():
-        key = "bf16" if _value(raw, "bf16") else "fp16"
-        raw.warning(key, "mixed precision needs a GPU; r1 trains in float32 on this CPU machine", f"set {key}: false")
+    for bits in ("load_in_4bit", "load_in_8bit"):
+        if _value(raw, bits) and not _value(raw, "use_peft"):
+            raw.error(bits, "quantized weights cannot be trained directly; QLoRA trains LoRA adapters on top of them",
+                      f"add `use_peft: true`, or set {bits}: false")
+    mode = _value(raw, "vllm_mode")
+    if "vllm_mode" in raw.values and mode not in ("colocate", "server"):
+        close = difflib.get_close_matches(str(mode), ["colocate", "server"], n=1)
+        raw.error("vllm_mode", f"{mode!r} is not one of colocate, server",
+                  f"did you mean `{close[0]}`?" if close else "colocate shares the training GPUs; server uses `r1 vllm-serve`")
+    if _value(raw, "use_vllm") and mode == "server" and not _value(raw, "vllm_server_base_url") \
+            and _value(raw, "vllm_server_host") in ("0.0.0.0", "", None) and (_value(raw, "num_machines") or 1) > 1:
+        raw.error("vllm_server_host", "a multi-node run needs the vLLM server's address, not 0.0.0.0",
+                  "set vllm_server_host to the machine running `r1 vllm-serve`")
+
+
+def _check_launch(raw: RawRecipe, trainer: str) -> None:
+    """Launch settings: the accelerate config, the process layout against this machine, the global batch."""
+    from r1cli.hardware import gpu_count
+    from r1cli.training.launch import launch_plan
+
+    try:
+        plan = launch_plan({name: _value(raw, name) for name in R1_KEYS} | raw.values, gpus=gpu_count())
+    except R1Error as exc:
+        raw.error("accelerate_config" if _value(raw, "accelerate_config") else "num_processes", exc.message, exc.hint)
+        plan = None
+    except (TypeError, ValueError):
+        plan = None  # a launch key of the wrong type, already reported
+    processes = plan.num_processes if plan else 1
+    machines = _value(raw, "num_machines") or 1
+    rank = _value(raw, "machine_rank") or 0
+    port = _value(raw, "main_process_port")
+    if isinstance(machines, int) and isinstance(rank, int) and rank >= machines:
+        raw.error("machine_rank", f"{rank} is not below num_machines ({machines})", f"use 0 to {machines - 1}")
+    if isinstance(machines, int) and machines > 1:
+        if not _value(raw, "main_process_ip"):
+            raw.error("num_machines", "a multi-node run needs main_process_ip (the address of machine 0)",
+                      "set main_process_ip, or pass --main-process-ip")
+        if port == 0:
+            raw.error("main_process_port", "0 (a free port) works on one machine only: the others must know the port",
+                      "choose a port, e.g. 29500")
+        if processes % machines:
+            raw.error("num_processes", f"{processes} processes do not split evenly over {machines} machines",
+                      f"use a multiple of {machines}")
+    if plan is not None:
+        _check_devices(raw, plan)
+    if trainer == "grpo":
+        _check_global_batch(raw, processes)
+
+
+def _check_devices(raw: RawRecipe, plan) -> None:
+    """Can this machine run the launch? Where it has no GPU at all (a laptop, a login node) the recipe is
+    probably meant for another machine: warnings then; `r1 grpo` / `r1 sft` still refuse to launch it here."""
+    from r1cli.hardware import gpu_count
+    from r1cli.training.launch import launch_problems
+
+    gpus = gpu_count()
+    key = "accelerate_config" if _value(raw, "accelerate_config") else "num_processes"
+    for problem in launch_problems(plan, gpus=gpus, deepspeed_installed=package_available("deepspeed"), key=key):
+        report = raw.error if gpus else raw.warning
+        report(problem.key, problem.message if gpus else f"{problem.message} (on this machine)", problem.hint)
+    if gpus == 0 and plan.num_processes > 1 and plan.distributed_type not in ("DEEPSPEED", "FSDP"):
+        raw.warning("num_processes", f"no GPU is visible: the {plan.num_processes} processes will train on the CPU (gloo)",
+                    "fine for a test; on a GPU machine each process gets its own GPU")
+
+
+def _check_global_batch(raw: RawRecipe, processes: int) -> None:
+    # TRL generates per_device_train_batch_size x processes x steps_per_generation completions at once
+    # (or generation_batch_size), in groups of num_generations.
+    generations = _value(raw, "num_generations") or 8
+    per_device = _value(raw, "per_device_train_batch_size") or 8
+    generation_batch = _value(raw, "generation_batch_size")
+    steps = _value(raw, "steps_per_generation") or _value(raw, "gradient_accumulation_steps") or 1
+    if generation_batch is None and all(isinstance(v, int) for v in (per_device, steps)):
+        generation_batch = per_device * processes * steps
+    if isinstance(generation_batch, int) and isinstance(generations, int) and generations > 0 \
+            and generation_batch % generations:
+        across = f" x {processes} processes" if processes > 1 else ""
+        raw.error("num_generations", f"the generation batch ({generation_batch} completions = per_device_train_batch_size"
+                  f"{across} x steps_per_generation) is not divisible by num_generations ({generations})",
+                  "make per_device_train_batch_size x processes x gradient_accumulation_steps a multiple of num_generations")
 
 
 def validate_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None,
@@ -307,6 +380,8 @@ def validate_recipe(path: str | Path, overrides: list[str] | None = None, traine
     chosen = chosen if chosen in ("grpo", "sft") else "grpo"
     _check_keys_and_types(raw, chosen)
     _check_cross_fields(raw, chosen)
+    _check_accelerators(raw)
+    _check_launch(raw, chosen)
     report.values = {name: _value(raw, name) for name in R1_KEYS} | raw.values
     report.lines = raw.lines
     if deep and not any(f.severity == "error" for f in raw.findings):

@@ -5,6 +5,13 @@ Every r1 command that needs weights goes through ``load_model`` and
 ``lora_config_from`` (hand it to a TRL trainer as ``peft_config``) or are
 applied directly with ``apply_lora``.
 
+A LoRA run saves an adapter (``adapter_config.json`` + adapter weights), not
+a full model. ``load_model`` on such a directory loads the base model the
+adapter names and the adapter on top, merged by default, so ``r1 eval RUN_DIR``
+or a GRPO recipe starting from a LoRA SFT run just work; ``merge_adapter``
+writes that merged model to a directory as a plain checkpoint (``r1 merge``).
+4-bit/8-bit loading (QLoRA) goes through bitsandbytes and needs a CUDA GPU.
+
 Anything the user can fix (a path that does not exist, a hub download that
 fails, the ``gguf`` package missing) is raised as :class:`r1cli.errors.ModelError`
 with a one-line message and a hint, never as a library traceback.
@@ -96,6 +103,8 @@ def load_tokenizer(
     ``.jinja`` file, or ``"chatml"``; without one the tokenizer's own is kept.
     """
     source, gguf_file = resolve_source(name_or_path, gguf_file)
+    if gguf_file is None and is_adapter_dir(source) and not _has_tokenizer(source):
+        source, gguf_file = resolve_source(adapter_base(source))  # an adapter saved without its tokenizer
     _require_gguf(gguf_file)
     from transformers import AutoTokenizer
 
@@ -115,6 +124,10 @@ def load_tokenizer(
     if chat_template is not None:
         tokenizer.chat_template = _resolve_chat_template(chat_template)
     return tokenizer
+
+
+def _has_tokenizer(directory: str) -> bool:
+    return any((Path(directory) / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"))
 
 
 def _resolve_chat_template(chat_template: str) -> str:
@@ -148,8 +161,10 @@ def load_model(
     gguf_file: str | None = None,
     device: str | None = None,
     lora: Any = None,
+    quantization: Any = None,
+    merge: bool = True,
 ):
-    """Load a causal LM from a hub id, a local directory or a GGUF file.
+    """Load a causal LM from a hub id, a local directory, a GGUF file or a LoRA adapter directory.
 
     ``dtype`` is ``"auto"`` (the checkpoint's), a name (``bfloat16``, ``float32``,
     ``fp16``...) or a ``torch.dtype``. A GGUF checkpoint is dequantized on load;
@@ -157,9 +172,18 @@ def load_model(
     trained and saved with ``save_pretrained`` like any other. ``device`` moves
     the model there (``"cpu"``, ``"cuda"``, ``"cuda:1"``); ``None`` leaves it where
     transformers put it. ``lora`` (a ``peft.LoraConfig``, see ``lora_config_from``)
-    wraps the model with fresh LoRA adapters.
+    wraps the model with fresh LoRA adapters. ``quantization`` (from
+    ``quantization_config``) loads the weights in 4 or 8 bits on this process's GPU.
+
+    A directory holding ``adapter_config.json`` is a LoRA adapter: its base
+    model is loaded with the same settings and the adapter applied, then
+    merged into the weights (``merge=False`` keeps the ``peft.PeftModel``).
     """
     source, gguf_file = resolve_source(name_or_path, gguf_file)
+    if gguf_file is None and is_adapter_dir(source):
+        return _load_with_adapter(source, merge=merge, lora=lora, device=device, dtype=dtype,
+                                  attn_implementation=attn_implementation, trust_remote_code=trust_remote_code,
+                                  quantization=quantization)
     _require_gguf(gguf_file)
     from transformers import AutoModelForCausalLM
 
@@ -168,6 +192,12 @@ def load_model(
         kwargs["attn_implementation"] = attn_implementation
     if gguf_file is not None:
         kwargs["gguf_file"] = gguf_file
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+        kwargs["device_map"] = {"": f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"}  # each process on its own GPU
+    if Path(source).is_dir():
+        # An absolute path: an adapter trained from this model records it as its base, wherever it is run from later.
+        source = str(Path(source).resolve())
     try:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError, EnvironmentError) as exc:
@@ -180,6 +210,93 @@ def load_model(
     if lora is not None:
         model = apply_lora(model, lora)
     return model
+
+
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def is_adapter_dir(path: str | os.PathLike) -> bool:
+    """A directory saved by peft: adapter weights plus ``adapter_config.json`` naming the base model."""
+    return (Path(path) / ADAPTER_CONFIG).is_file()
+
+
+def adapter_base(adapter_dir: str | os.PathLike) -> str:
+    """The base model an adapter directory was trained from (``base_model_name_or_path``)."""
+    import json
+
+    path = Path(adapter_dir) / ADAPTER_CONFIG
+    try:
+        base = json.loads(path.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}", hint="the adapter directory is damaged; save it again") from exc
+    if not base:
+        raise ModelError(f"{path} does not name its base model (base_model_name_or_path)",
+                         hint="add the base model's hub id or path to adapter_config.json")
+    return str(base)
+
+
+def _load_with_adapter(adapter_dir: str, *, merge: bool, lora: Any, device: str | None, **kwargs):
+    if importlib.util.find_spec("peft") is None:
+        raise ModelError(f"{adapter_dir} is a LoRA adapter; loading it needs the `peft` package", hint="pip install peft")
+    from peft import PeftModel
+
+    base_name = adapter_base(adapter_dir)
+    try:
+        base = load_model(base_name, device=device, **kwargs)
+    except ModelError as exc:
+        raise ModelError(f"cannot load the base model of the adapter in {adapter_dir}: {exc.message}",
+                         hint=exc.hint) from exc
+    import warnings
+
+    with warnings.catch_warnings():
+        # peft calls transformers' deprecated gradient-checkpointing names; nothing the user can act on.
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            model = PeftModel.from_pretrained(base, adapter_dir)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelError(f"cannot apply the adapter in {adapter_dir} to {base_name}: {first_line}",
+                             hint="the adapter must have been trained from this base model") from exc
+        if merge:
+            model = model.merge_and_unload()
+    if lora is not None:
+        model = apply_lora(model, lora)
+    return model
+
+
+def merge_adapter(adapter_dir: str | os.PathLike, output_dir: str | os.PathLike, *, dtype: Any = "auto",
+                  trust_remote_code: bool = False) -> Path:
+    """Write base model + LoRA adapter, merged, to ``output_dir`` as a plain checkpoint with its tokenizer."""
+    adapter_dir, output_dir = Path(adapter_dir), Path(output_dir)
+    if not is_adapter_dir(adapter_dir):
+        raise ModelError(f"{adapter_dir} is not a LoRA adapter directory (no {ADAPTER_CONFIG})",
+                         hint="pass a run directory trained with use_peft: true, or one of its checkpoint-N")
+    model = load_model(adapter_dir, dtype=dtype, trust_remote_code=trust_remote_code, merge=True)
+    tokenizer = load_tokenizer(adapter_dir, trust_remote_code=trust_remote_code)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    return output_dir
+
+
+def quantization_config(bits: int, *, quant_type: str = "nf4", nested: bool = False, compute_dtype: Any = None):
+    """A ``BitsAndBytesConfig`` for 4- or 8-bit weights (QLoRA); :class:`ModelError` where it cannot run."""
+    from r1cli import hardware
+
+    if bits not in (4, 8):
+        raise ModelError(f"quantization is 4 or 8 bits, got {bits}")
+    if not hardware.package_available("bitsandbytes"):
+        raise ModelError(f"{bits}-bit loading needs the `bitsandbytes` package, which is not installed",
+                         hint=f"pip install bitsandbytes on a machine with a CUDA GPU, or set load_in_{bits}bit: false")
+    if not hardware.has_gpu():
+        raise ModelError(f"{bits}-bit loading needs a CUDA GPU and none is visible",
+                         hint=f"set load_in_{bits}bit: false on this machine")
+    from transformers import BitsAndBytesConfig
+
+    if bits == 8:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=nested,
+                              bnb_4bit_compute_dtype=_torch_dtype(compute_dtype) if compute_dtype not in (None, "auto") else None)
 
 
 def _drop_gguf_quantizer(model) -> None:

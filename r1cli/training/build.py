@@ -96,16 +96,30 @@ def build_model(recipe: Recipe):
     hf_logging.disable_progress_bar()  # the dashboard owns the terminal
 
     return load_model(recipe.model_name_or_path, dtype=_dtype(recipe), attn_implementation=recipe.attn_implementation,
-                      trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file)
+                      trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file,
+                      quantization=quantization(recipe))
+
+
+def quantization(recipe: Recipe):
+    """QLoRA's 4-bit (or 8-bit) weights from ``load_in_4bit`` / ``load_in_8bit``; None for full precision."""
+    bits = 4 if recipe.values.get("load_in_4bit") else 8 if recipe.values.get("load_in_8bit") else None
+    if bits is None:
+        return None
+    from r1cli.models.loading import quantization_config
+
+    return quantization_config(bits, quant_type=recipe.bnb_4bit_quant_type or "nf4",
+                               nested=bool(recipe.values.get("use_bnb_nested_quant")), compute_dtype=_dtype(recipe))
 
 
 def peft_config(recipe: Recipe):
+    """The LoRA adapters TRL wraps the model with (``use_peft``); None trains every weight."""
     if not recipe.values.get("use_peft"):
         return None
     from r1cli.models.loading import lora_config_from
 
     return lora_config_from(r=recipe.lora_r, alpha=recipe.lora_alpha, dropout=recipe.lora_dropout,
-                            target_modules=recipe.lora_target_modules or "all-linear")
+                            target_modules=recipe.lora_target_modules or "all-linear",
+                            modules_to_save=recipe.values.get("lora_modules_to_save"))
 
 
 def _raw_split(recipe: Recipe, name: str | None, split: str, size: int | None = None):
@@ -158,10 +172,15 @@ def build_rewards(recipe: Recipe):
 
 
 def build_parts(recipe: Recipe, output_dir: Path | None = None) -> RunParts:
+    from r1cli.training.distributed import main_process_first
+
     output_dir = output_dir or output_dir_of(recipe)
     parts = RunParts(recipe=recipe, output_dir=output_dir, args=training_args(recipe, output_dir))
-    parts.tokenizer = build_tokenizer(recipe)
-    parts.train_dataset, parts.eval_dataset = build_data(recipe)
+    # The main process fills the hub and dataset caches first, so the others read instead of racing it.
+    # Not the model: under ZeRO-3 loading it is collective, and every process must load at once.
+    with main_process_first():
+        parts.tokenizer = build_tokenizer(recipe)
+        parts.train_dataset, parts.eval_dataset = build_data(recipe)
     if recipe.trainer == "grpo":
         parts.rewards = build_rewards(recipe)
         parts.args.reward_weights = list(parts.rewards.weights)

@@ -11,6 +11,10 @@ and, with ``save_completions``, ``completions.jsonl``.
 Ctrl-C (SIGINT) or SIGTERM asks the trainer to save a checkpoint at the end of
 the current step and stop; :class:`TrainingInterrupted` then tells the CLI how
 to resume. A second signal stops at once (the last checkpoint stands).
+
+Under ``accelerate launch`` every process runs :func:`run_training`; only the
+main one prepares the run directory and writes these files (the others wait
+for it and log errors only, see :mod:`r1cli.training.distributed`).
 """
 
 from __future__ import annotations
@@ -202,12 +206,24 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
     from r1cli.training.completions import CompletionsCallback
     from r1cli.training.metrics import MetricsCallback
 
+    from r1cli.training.distributed import on_main_process, replica_logging, start_process_group
+    from r1cli.training.launch import is_main_process
+
     output_dir = output_dir_of(recipe)
-    checkpoint = prepare_output_dir(output_dir, resume=resume, overwrite=overwrite)
+    # Under `accelerate launch` every process runs this; only the main one touches the run directory.
+    start_process_group(recipe.values.get("ddp_timeout"), recipe.values.get("ddp_backend"))
+    main = is_main_process()
+
+    def start_run_dir() -> Path | None:
+        found = prepare_output_dir(output_dir, resume=resume, overwrite=overwrite)
+        write_resolved_config(recipe, output_dir)
+        return found
+
+    checkpoint = on_main_process(start_run_dir)
     _configure_wandb(recipe)
-    write_resolved_config(recipe, output_dir)
     started = time.time()
-    with log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)):
+    logs = log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)) if main else replica_logging()
+    with logs:
         logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
         parts = build_parts(recipe, output_dir)
         metrics = MetricsCallback(output_dir / "metrics.jsonl", overwrite=True)
@@ -233,9 +249,11 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             stopper.uninstall()
         summary = _summary(trainer, started, stopper.signal_name)
         if stopper.signal_name is None:
-            trainer.save_model(str(output_dir))
-            parts.tokenizer.save_pretrained(str(output_dir))
-        atomic_write_text(output_dir / "summary.json", json.dumps(summary, indent=2) + "\n", force=True)
+            trainer.save_model(str(output_dir))  # on every process: ZeRO-3 and FSDP gather the weights to save them
+            if main:
+                parts.tokenizer.save_pretrained(str(output_dir))
+        if main:
+            atomic_write_text(output_dir / "summary.json", json.dumps(summary, indent=2) + "\n", force=True)
     if stopper.signal_name is not None:
         saved = last_checkpoint(output_dir)
         raise TrainingInterrupted(
