@@ -8,6 +8,12 @@ clear line on stderr and an exit code, and shows a traceback only with
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line errors."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
 class R1Error(Exception):
     """Base class: a problem the user can fix. ``hint`` says how."""
 
@@ -26,10 +32,6 @@ class UsageError(R1Error):
     """The command line itself is wrong (exit 2, like Click's usage errors)."""
 
     exit_code = 2
-
-
-class NotYetAvailable(UsageError):
-    """A subcommand whose implementation has not landed yet."""
 
 
 class ConfigError(R1Error):

@@ -59,6 +59,9 @@ def test_load_errors_are_data_errors(tmp_path):
     bad.write_text('{"a": 1}\n{not json\n')
     with pytest.raises(DataError, match="could not be read"):
         load_source(str(bad))
+    (tmp_path / "blank.jsonl").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        load_source(str(tmp_path / "blank.jsonl"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no .jsonl"):
         load_source(str(tmp_path / "empty"))

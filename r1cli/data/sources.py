@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from r1cli.data.synthetic import BUILTIN_DATASETS, generate
-from r1cli.errors import DataError
+from r1cli.errors import DataError, first_line
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -52,20 +52,22 @@ def load_source(name: str, *, config: str | None = None, split: str = "train", s
     if path.is_dir():
         return _from_directory(path, split)
     if path.is_file():
+        if path.stat().st_size == 0:
+            raise DataError(f"{path} is empty", hint="point dataset_name at a file with rows")
         builder = FILE_BUILDERS.get(path.suffix.lower())
         if builder is None:
             raise DataError(f"{path}: unsupported file type {path.suffix!r}", hint="use .jsonl, .json, .parquet or .csv")
         try:
             return datasets.load_dataset(builder, data_files=str(path), split="train")
         except Exception as exc:  # pyarrow/json errors: say which file, not a 40-line traceback
-            raise DataError(f"{path}: could not be read as {builder}: {str(exc).splitlines()[0][:200]}",
+            raise DataError(f"{path}: could not be read as {builder}: {first_line(exc)}",
                             hint="check the file's format (one JSON object per line for .jsonl)") from exc
     if name.startswith(("/", "./", "../", "~")) or path.suffix.lower() in FILE_BUILDERS:
         raise DataError(f"dataset file {name!r} does not exist", hint="fix the path (relative to the current directory)")
     try:
         return datasets.load_dataset(name, config, split=split)
     except Exception as exc:
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         raise DataError(f"could not load dataset {name!r} (split {split!r}) from the Hugging Face hub: {first}",
                         hint="check the id and your network, or download it and point dataset_name at the local file") from exc
 

@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from r1cli.errors import ModelError
+from r1cli.errors import ModelError, first_line
 
 # Used when a tokenizer has no chat template of its own and the caller asks for "chatml".
 CHATML_TEMPLATE = (
@@ -79,12 +79,11 @@ def _require_gguf(gguf_file: str | None) -> None:
 
 def _load_error(what: str, source: str, exc: Exception) -> ModelError:
     """Turn a transformers/hub exception into a one-line ModelError."""
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if Path(source).exists():
         hint = "the directory must hold a config.json and weights saved with save_pretrained"
     else:
         hint = "check the hub id and your network; offline, pass a local directory (or set HF_HUB_OFFLINE=1 with a cached model)"
-    return ModelError(f"could not load {what} from {source}: {first_line}", hint=hint)
+    return ModelError(f"could not load {what} from {source}: {first_line(exc)}", hint=hint)
 
 
 def load_tokenizer(
@@ -254,8 +253,7 @@ def _load_with_adapter(adapter_dir: str, *, merge: bool, lora: Any, device: str 
         try:
             model = PeftModel.from_pretrained(base, adapter_dir)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelError(f"cannot apply the adapter in {adapter_dir} to {base_name}: {first_line}",
+            raise ModelError(f"cannot apply the adapter in {adapter_dir} to {base_name}: {first_line(exc)}",
                              hint="the adapter must have been trained from this base model") from exc
         if merge:
             model = model.merge_and_unload()
@@ -347,5 +345,4 @@ def apply_lora(model, lora_config):
     try:
         return get_peft_model(model, lora_config)
     except ValueError as exc:
-        first_line = (str(exc).strip().splitlines() or ["invalid LoRA configuration"])[0]
-        raise ModelError(f"cannot apply LoRA: {first_line}", hint="check lora target_modules against the model's layer names") from exc
+        raise ModelError(f"cannot apply LoRA: {first_line(exc)}", hint="check lora target_modules against the model's layer names") from exc

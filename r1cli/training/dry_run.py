@@ -52,7 +52,7 @@ def model_shape(recipe: Recipe) -> ModelShape:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from r1cli.errors import ModelError
+    from r1cli.errors import ModelError, first_line
     from r1cli.models.loading import resolve_source
 
     source, gguf_file = resolve_source(recipe.model_name_or_path, recipe.gguf_file)
@@ -60,7 +60,7 @@ def model_shape(recipe: Recipe) -> ModelShape:
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the config of {source}: {str(exc).splitlines()[0][:200]}",
+        raise ModelError(f"cannot read the config of {source}: {first_line(exc)}",
                          hint="check model_name_or_path") from exc
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.trust_remote_code)

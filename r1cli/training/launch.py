@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from r1cli.config.templates import ACCELERATE_CONFIGS, accelerate_config_path
-from r1cli.errors import ConfigError
+from r1cli.errors import ConfigError, first_line
 
 # Set by every launcher r1 can be started under: torchrun / accelerate (multi-GPU, DeepSpeed, FSDP)
 # set LOCAL_RANK and WORLD_SIZE; accelerate's single-process launcher sets only its ACCELERATE_* flags;
@@ -79,7 +79,7 @@ def read_accelerate_config(name_or_path: str) -> tuple[Path, dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"accelerate config {path} is not valid YAML: {str(exc).splitlines()[0]}",
+        raise ConfigError(f"accelerate config {path} is not valid YAML: {first_line(exc)}",
                           hint="fix the file, or regenerate it with `accelerate config`") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"accelerate config {path} is not a mapping of settings",
