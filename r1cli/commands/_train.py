@@ -14,7 +14,20 @@ from pathlib import Path
 
 import typer
 
-from r1cli.commands._options import debug_enabled
+from r1cli.commands._options import (
+    AccelerateConfigOpt,
+    LiveOpt,
+    MachineRankOpt,
+    MainProcessIpOpt,
+    MainProcessPortOpt,
+    NumMachinesOpt,
+    NumProcessesOpt,
+    OverrideOpt,
+    OverwriteOpt,
+    RecipeArg,
+    ResumeOpt,
+    debug_enabled,
+)
 
 
 @dataclass
@@ -113,3 +126,27 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
         reporter.stop({"train_runtime (s)": result.metrics.get("train_runtime", 0.0)})
     console.print(f"done: {result.global_step} steps; model, metrics.jsonl and summary.json in {result.output_dir}",
                   markup=False)
+
+
+def training_command(trainer: str, doc: str):
+    """The Typer command for ``r1 <trainer>``: `r1 sft` and `r1 grpo` take the same options."""
+
+    def command(
+        recipe: RecipeArg,
+        overrides: OverrideOpt = None,
+        resume: ResumeOpt = False,
+        overwrite: OverwriteOpt = False,
+        live: LiveOpt = None,
+        accelerate_config: AccelerateConfigOpt = None,
+        num_processes: NumProcessesOpt = None,
+        num_machines: NumMachinesOpt = None,
+        machine_rank: MachineRankOpt = None,
+        main_process_ip: MainProcessIpOpt = None,
+        main_process_port: MainProcessPortOpt = None,
+    ) -> None:
+        launch = LaunchFlags(accelerate_config, num_processes, num_machines, machine_rank, main_process_ip, main_process_port)
+        train_command(trainer, recipe, overrides, resume=resume, overwrite=overwrite, live=live, launch=launch)
+
+    command.__name__ = command.__qualname__ = trainer
+    command.__doc__ = doc
+    return command

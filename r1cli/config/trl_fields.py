@@ -178,7 +178,7 @@ def trl_fields() -> dict[str, TrlField]:
                                              "choices": tuple(e["choices"]) if e["choices"] else None})
                 for name, e in raw.items()}
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        pass  # no cache for these versions yet, or an unreadable one: rebuild it below
     catalogue = _parse_sources()
     if "num_generations" not in catalogue or "learning_rate" not in catalogue:
         catalogue = _import_fields()
