@@ -67,16 +67,10 @@ def eval_(
     if rewards is not None and not reward_list:
         raise UsageError("--rewards is empty", hint="e.g. --rewards accuracy,format")
 
-    recipe = None
-    if config is not None:
-        from r1cli.config import load_recipe
+    from r1cli.config.recipe import choose_rewards
 
-        recipe = load_recipe(config, overrides=list(overrides or []))
-        if reward_list is None:
-            reward_list, weights = list(recipe.reward_funcs), recipe.reward_weights
-            reward_kwargs = dict(recipe.reward_kwargs or {})
-    elif overrides:
-        raise UsageError("--set needs --config", hint="--set overrides keys of the recipe given with --config")
+    choice = choose_rewards(config, overrides, reward_list, weights)
+    reward_list, weights, reward_kwargs, recipe = choice.names, choice.weights, choice.kwargs or None, choice.recipe
     values = recipe.values if recipe is not None else {}
 
     if completions is not None:

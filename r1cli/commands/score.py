@@ -55,18 +55,12 @@ def score(
     reward_list, weight_list, reward_kwargs = _split(rewards) or None, _weights(weights), None
     if rewards is not None and not reward_list:
         raise UsageError("--rewards is empty", hint="e.g. --rewards accuracy,format")
-    if config is not None:
-        from r1cli.config import load_recipe
+    from r1cli.config.recipe import choose_rewards
 
-        recipe = load_recipe(config, overrides=list(overrides or []))
-        # Explicit flags win over the recipe (as in `r1 eval`); the recipe's weights belong to its own list.
-        if reward_list is None:
-            reward_list = list(recipe.reward_funcs)
-            weight_list = weight_list if weight_list is not None else recipe.reward_weights
-        reward_kwargs = {k: v for k, v in (recipe.reward_kwargs or {}).items() if k in reward_list}
-        solution_column = solution_column or getattr(recipe, "dataset_solution_column", None)
-    elif overrides:
-        raise UsageError("--set needs --config", hint="--set overrides keys of the recipe given with --config")
+    choice = choose_rewards(config, overrides, reward_list, weight_list)
+    reward_list, weight_list, reward_kwargs = choice.names, choice.weights, choice.kwargs or None
+    if choice.recipe is not None:
+        solution_column = solution_column or choice.recipe.dataset_solution_column
 
     with score_view.progress(enabled=not json_out) as on_progress:
         report = score_file(

@@ -56,3 +56,34 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: s
         raise ConfigError(f"{len(errors)} error{'s' if len(errors) > 1 else ''} in {path}:\n  {lines}",
                           hint=f"run `r1 validate {path}` for details")
     return Recipe(path=Path(path), values=report.values, report=report, overrides=tuple(overrides or ()))
+
+
+@dataclass
+class RewardChoice:
+    """Which rewards `r1 score` / `r1 eval` use: explicit flags, else the recipe's."""
+
+    recipe: Recipe | None
+    names: list[str] | None  # None: the command's default set
+    weights: list[float] | None
+    kwargs: dict[str, dict]
+
+
+def choose_rewards(config: str | Path | None, overrides: list[str] | None, names: list[str] | None,
+                   weights: list[float] | None) -> RewardChoice:
+    """Explicit ``--rewards``/``--weights`` win; otherwise the recipe's rewards, weights and parameters.
+
+    The recipe's parameters apply to whichever of its rewards end up chosen; its weights only
+    to its own list.
+    """
+    from r1cli.errors import UsageError
+
+    if config is None:
+        if overrides:
+            raise UsageError("--set needs --config", hint="--set overrides keys of the recipe given with --config")
+        return RewardChoice(None, names, weights, {})
+    recipe = load_recipe(config, overrides=list(overrides or []))
+    if names is None:
+        names = list(recipe.reward_funcs)
+        weights = weights if weights is not None else recipe.reward_weights
+    kwargs = {k: v for k, v in (recipe.reward_kwargs or {}).items() if k in names}
+    return RewardChoice(recipe, names, weights, kwargs)
