@@ -36,6 +36,17 @@ def test_arithmetic_is_seeded_exact_and_splits_never_overlap():
         assert row["completion"].endswith(f"<answer>{total}</answer>")
 
 
+def test_arithmetic_completions_earn_full_format_and_accuracy():
+    """SFT on these teaches exactly what the GRPO rewards ask for (two reasoning lines, both tags)."""
+    from r1cli.rewards import get_reward_calculator
+
+    rows = [r for level in ("easy", "medium", "hard") for r in generate(level, "train", size=20)]
+    scores = get_reward_calculator(["accuracy", "format", "tag_count"]).score(
+        [r["completion"] for r in rows], solution=[r["solution"] for r in rows]).per_reward
+    assert all(v == 1.0 for name in scores for v in scores[name])
+    assert not any("Multiplication comes" in r["completion"] for r in rows if "+" not in r["prompt"] and "-" not in r["prompt"])
+
+
 def test_arithmetic_rejects_unknown_config_and_split():
     with pytest.raises(DataError):
         generate("impossible")

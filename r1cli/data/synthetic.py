@@ -54,8 +54,9 @@ def _problem(rng: random.Random, level: str) -> tuple[str, int, str]:
     for sign, term in zip(signs, terms[1:]):
         value = value + term if sign == "+" else value - term
     shown = expression.replace("*", "×")
-    steps = []
-    if count > 1 and "*" in chosen:
+    # At least two reasoning lines: the format reward gives part of its score for segmented reasoning.
+    steps = [f"The problem asks for {shown}."]
+    if "*" in chosen and any(op in "+-" for op in chosen):
         steps.append("Multiplication comes before addition and subtraction.")
     steps.append(f"{shown} = {value}")
     reasoning = "\n".join(steps)
