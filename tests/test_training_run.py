@@ -79,6 +79,14 @@ def test_wandb_offline_run(tmp_path, tiny_model_dir):
     assert any(f.suffix == ".wandb" for f in runs[0].iterdir())
 
 
+def test_tensorboard_events_land_in_the_run_directory(tmp_path, tiny_model_dir):
+    path = recipe(tmp_path, tiny_model_dir, steps=1, extra="report_to: tensorboard\n")
+    result = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list((tmp_path / "run").rglob("events.out.tfevents.*")), "no TensorBoard event file written"
+
+
 def test_output_dir_rules(tmp_path):
     run = tmp_path / "run"
     assert prepare_output_dir(run, resume=False, overwrite=False) is None and run.is_dir()
