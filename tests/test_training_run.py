@@ -102,3 +102,15 @@ def test_output_dir_rules(tmp_path):
         prepare_output_dir(run, resume=False, overwrite=False)
     with pytest.raises(R1Error, match="contradict"):
         prepare_output_dir(run, resume=True, overwrite=True)
+
+
+def test_time_budget_ends_the_run_with_the_model_saved(tmp_path, tiny_model_dir):
+    # 0.001 minutes is over after the first step: the run must end there, normally, with its final model.
+    path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\nmax_train_minutes: 0.001\n")
+    result = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["stopped_by_time_budget"] is True and summary["interrupted_by"] is None
+    assert summary["global_step"] == 1 and summary["max_steps"] == 200
+    assert (tmp_path / "run" / "model.safetensors").exists()

@@ -51,6 +51,8 @@ class R1Config:
         help="Which trainer the recipe is for; `r1 sft` / `r1 grpo` set it from the command.")
     output_dir: str | None = key(None, group="run",
         help="Run directory (checkpoints, metrics.jsonl, final model); default runs/<recipe file name>.")
+    max_train_minutes: float | None = key(None, group="run", min=0.0, min_exclusive=True,
+        help="Stop after the step that crosses this many minutes of training, then save the model as at the end of a run; None: no limit.")
     # -- launch ------------------------------------------------------------
     accelerate_config: str | None = key(None, group="launch",
         help="accelerate config: ddp, zero2, zero3, fsdp (shipped with r1) or a path to your own YAML.")

@@ -84,6 +84,17 @@ def on_main_process(fn: Callable[[], T]) -> T:
     return value
 
 
+def as_main_process_says(value: T) -> T:
+    """The main process's ``value`` on every process (a decision every rank must follow, e.g. stopping)."""
+    if not distributed():
+        return value
+    from accelerate.utils import broadcast_object_list
+
+    box = [value]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
+
+
 def main_process_first():
     """A context in which the main process goes first (downloads, dataset caches), then the others."""
     if not distributed():

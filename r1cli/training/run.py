@@ -172,6 +172,36 @@ def _signal_callback():
     return StopOnSignal()
 
 
+def _time_budget_callback(minutes: float):
+    from transformers import TrainerCallback
+
+    from r1cli.training.distributed import as_main_process_says
+
+    class StopAfterTime(TrainerCallback):
+        """max_train_minutes: end the run after the step that crosses the budget; the model is saved as usual.
+
+        The clock starts when training starts (model loading and data preparation
+        are not counted) and restarts on --resume. The main process's clock decides,
+        so every process stops after the same step.
+        """
+
+        def __init__(self) -> None:
+            self.deadline = float("inf")
+            self.stopped_at: int | None = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.deadline = time.monotonic() + minutes * 60
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if as_main_process_says(time.monotonic() >= self.deadline) and not control.should_training_stop:
+                self.stopped_at = state.global_step
+                logger.info("max_train_minutes=%s reached at step %d: stopping", minutes, state.global_step)
+                control.should_training_stop = True
+            return control
+
+    return StopAfterTime()
+
+
 def _configure_wandb(recipe: Recipe) -> None:
     """transformers' W&B integration reads the project and entity from the environment."""
     report_to = recipe.values.get("report_to")
@@ -184,13 +214,14 @@ def _configure_wandb(recipe: Recipe) -> None:
         os.environ["WANDB_ENTITY"] = recipe.wandb_entity
 
 
-def _summary(trainer, started: float, interrupted: str | None) -> dict[str, Any]:
+def _summary(trainer, started: float, interrupted: str | None, time_limited: bool) -> dict[str, Any]:
     history = trainer.state.log_history
     last: dict[str, Any] = {}
     for record in history:
         last.update({k: v for k, v in record.items() if isinstance(v, (int, float))})
     return {"global_step": trainer.state.global_step, "max_steps": trainer.state.max_steps,
-            "wall_seconds": round(time.time() - started, 2), "interrupted_by": interrupted, "last": last}
+            "wall_seconds": round(time.time() - started, 2), "interrupted_by": interrupted,
+            "stopped_by_time_budget": time_limited, "last": last}
 
 
 def _set_args(recipe: Recipe) -> str:
@@ -202,6 +233,8 @@ def _set_args(recipe: Recipe) -> str:
 def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = False,
                  subscribers: list[Callable[[dict], Any]] | None = None, debug: bool = False) -> RunResult:
     """Build and train ``recipe``; raise :class:`TrainingInterrupted` after a clean stop on a signal."""
+    from r1cli.hardware import has_gpu
+    from r1cli.training.allocator import keep_freed_memory
     from r1cli.training.build import build_parts, build_trainer, output_dir_of
     from r1cli.training.completions import CompletionsCallback
     from r1cli.training.metrics import MetricsCallback
@@ -225,12 +258,17 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
     logs = log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)) if main else replica_logging()
     with logs:
         logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
+        if not has_gpu():
+            keep_freed_memory()
         parts = build_parts(recipe, output_dir)
         metrics = MetricsCallback(output_dir / "metrics.jsonl", overwrite=True)
         for subscriber in subscribers or []:
             metrics.subscribe(subscriber)
         stopper = _signal_callback()
         callbacks = [metrics, stopper]
+        budget = _time_budget_callback(recipe.max_train_minutes) if recipe.max_train_minutes else None
+        if budget is not None:
+            callbacks.append(budget)
         if recipe.trainer == "grpo":
             callbacks.append(CompletionsCallback(metrics, output_dir / "completions.jsonl" if recipe.save_completions else None,
                                                  log_details=bool(recipe.log_completion_details)))
@@ -247,7 +285,7 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         finally:
             stopper.uninstall()
-        summary = _summary(trainer, started, stopper.signal_name)
+        summary = _summary(trainer, started, stopper.signal_name, budget is not None and budget.stopped_at is not None)
         if stopper.signal_name is None:
             trainer.save_model(str(output_dir))  # on every process: ZeRO-3 and FSDP gather the weights to save them
             if main:
