@@ -52,6 +52,8 @@ def eval_(
     rewards: Annotated[str | None, typer.Option("--rewards", "-r", show_default=False,
         help="Comma-separated rewards to report; default accuracy,format,tag_count (accuracy is always measured).")] = None,
     backend: Annotated[str, typer.Option("--backend", help="transformers (CPU or GPU) or vllm (GPU, vllm installed).")] = "transformers",
+    baseline: Annotated[Path | None, typer.Option("--baseline", show_default=False,
+        help="Compare MODEL against this earlier `r1 eval --output` file (same items, same decoding) instead of a second model.")] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
     json_out: JsonOpt = False,
@@ -94,6 +96,9 @@ def eval_(
         raise UsageError("no model given", hint="r1 eval MODEL --dataset DATA (or --config RECIPE with model_name_or_path)")
     if len(models) > 2:
         raise UsageError(f"{len(models)} models given; r1 eval compares at most two", hint="r1 eval BEFORE AFTER --dataset DATA")
+    if baseline is not None and len(models) != 1:
+        raise UsageError("--baseline compares one model against a saved evaluation; give one MODEL",
+                         hint="r1 eval AFTER --baseline BEFORE_RESULTS.jsonl")
     from_recipe = not dataset
     dataset = dataset or values.get("eval_dataset_name") or values.get("dataset_name")
     if not dataset:
@@ -112,6 +117,13 @@ def eval_(
 
         check_available()
 
+    reports = []
+    if baseline is not None:  # re-scored and checked now, before minutes of generation
+        from r1cli.evaluation.baseline import load_baseline
+
+        decoding = {"num_samples": num_samples, "temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}
+        reports.append(load_baseline(baseline, decoding, rewards=reward_list, reward_weights=weights,
+                                     reward_kwargs=reward_kwargs))
     data = ev.load_eval_set(
         dataset, split=split or (from_recipe and values.get("eval_dataset_split")) or "test",
         dataset_config=values.get("dataset_config") if from_recipe else None,
@@ -119,7 +131,6 @@ def eval_(
         solution_column=solution_column or values.get("dataset_solution_column"),
         system_prompt=system_prompt if system_prompt is not None else values.get("system_prompt"),
     )
-    reports = []
     for model in models:
         with eval_view.progress(model, enabled=not json_out) as on_progress:
             reports.append(ev.evaluate_model(
@@ -129,7 +140,7 @@ def eval_(
                 gguf_file=gguf_file, dtype=values.get("dtype") or "auto",
                 trust_remote_code=bool(values.get("trust_remote_code")), backend=backend, progress=on_progress,
             ))
-    _finish(reports, output, force, json_out, seed)
+    _finish(reports, output, force, json_out, seed, saved=1 if baseline is not None else 0)
 
 
 def _score_progress(enabled: bool):
@@ -138,12 +149,13 @@ def _score_progress(enabled: bool):
     return score_view.progress(enabled=enabled)
 
 
-def _finish(reports, output: Path | None, force: bool, json_out: bool, seed: int) -> None:
+def _finish(reports, output: Path | None, force: bool, json_out: bool, seed: int, saved: int = 0) -> None:
+    """Write the new results (not the ``saved`` baseline ones), then show the report or the comparison."""
     from r1cli.evaluation import evaluate as ev
     from r1cli.ui import eval_view
 
     if output is not None:
-        ev.write_results(reports, output, force=force)
+        ev.write_results(reports[saved:], output, force=force)
     if len(reports) == 2:
         comparison = ev.compare(reports[0], reports[1], seed=seed)
         if json_out:

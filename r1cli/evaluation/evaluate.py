@@ -535,11 +535,13 @@ def compare(a: EvalReport, b: EvalReport, *, resamples: int = 10_000, confidence
 
 
 def item_record(report: EvalReport, item: Item) -> dict:
-    """One ``--output`` line: prompt, gold, every sample with its answer and rewards."""
+    """One ``--output`` line: prompt, gold, every sample with its answer and rewards, and the decoding settings."""
+    from r1cli.evaluation.baseline import decoding_of
+
     scores = [s.rewards[report.accuracy_reward] for s in item.samples]
     majority = item.samples[item.majority] if item.majority is not None else None
     return {
-        "model": report.label, "index": item.index, "prompt": item.prompt, "gold": item.gold,
+        "model": report.label, "decoding": decoding_of(report.settings), "index": item.index, "prompt": item.prompt, "gold": item.gold,
         "gold_answer": item.gold_answer, "accuracy": M.item_accuracy(scores),
         "majority_answer": majority.answer if majority else None,
         "majority_correct": M.majority_correct(scores, item.majority),
