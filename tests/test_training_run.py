@@ -114,3 +114,4 @@ def test_time_budget_ends_the_run_with_the_model_saved(tmp_path, tiny_model_dir)
     assert summary["stopped_by_time_budget"] is True and summary["interrupted_by"] is None
     assert summary["global_step"] == 1 and summary["max_steps"] == 200
     assert (tmp_path / "run" / "model.safetensors").exists()
+    assert "malloc tuned for CPU training: True" in (tmp_path / "run" / "training.log").read_text()
