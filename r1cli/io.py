@@ -16,6 +16,12 @@ from typing import IO, Iterator
 from r1cli.errors import OutputExistsError
 
 
+# JSON may carry lone surrogates ("\ud800"), which UTF-8 cannot encode. Written with this error
+# handler, json.dumps(..., ensure_ascii=False) output turns each back into its JSON escape "\ud800":
+# the line stays valid JSON and reads back to the same string.
+JSON_ERRORS = "backslashreplace"
+
+
 def refuse_overwrite(path: Path, force: bool, flag: str = "--force") -> None:
     """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is off."""
     if path.exists() and not force:
@@ -23,10 +29,12 @@ def refuse_overwrite(path: Path, force: bool, flag: str = "--force") -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False, encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False, encoding: str | None = "utf-8",
+                errors: str | None = None) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is untouched.
+    ``errors`` is the text encoding's error handler (see :data:`JSON_ERRORS`).
     """
     path = Path(path)
     refuse_overwrite(path, force)
@@ -37,7 +45,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, force: bool = False
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+        text = "b" not in mode
+        with os.fdopen(fd, mode, encoding=encoding if text else None, errors=errors if text else None) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -17,6 +17,7 @@ import heapq
 import json
 import math
 import os
+import re
 import resource
 import time
 from collections import deque
@@ -34,6 +35,7 @@ SNIPPET_CHARS = 400
 # rows that must show the pattern before it is flagged.
 HIGH_FORMAT, HIGH_RIGOR, FLAG_SHARE = 0.8, 0.7, 0.1
 OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -296,7 +298,8 @@ class _Scorer:
             try:
                 row = json.loads(raw)
             except UnicodeDecodeError:
-                results.append(_RowResult(line, f"{self.path}:{line}: not valid UTF-8"))
+                results.append(_RowResult(line, f"{self.path}:{line}: not valid UTF-8",
+                                          "save the file as UTF-8, or pass --skip-invalid to skip bad lines"))
                 continue
             except ValueError as exc:
                 results.append(_RowResult(line, f"{self.path}:{line}: invalid JSON ({exc})"))
@@ -305,7 +308,8 @@ class _Scorer:
                 results.append(_RowResult(line, f"{self.path}:{line}: invalid JSON (nested too deeply)"))
                 continue
             if not isinstance(row, dict):
-                results.append(_RowResult(line, f"{self.path}:{line}: expected a JSON object, got {type(row).__name__}"))
+                results.append(_RowResult(line, f"{self.path}:{line}: expected a JSON object, got {_json_type(row)}",
+                                          "each line must be one object, e.g. {\"completion\": ..., \"solution\": ...}"))
                 continue
             if self.completion_column not in row:
                 results.append(self._missing(line, row, f"column {self.completion_column!r}", "--completion-column"))
@@ -355,11 +359,21 @@ class _Scorer:
         return scores.timeouts
 
 
+def _json_type(value: Any) -> str:
+    """A parsed JSON value's type, as JSON names it."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", str: "a string", list: "an array", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _snippet(value: Any, limit: int = SNIPPET_CHARS) -> str:
     from r1cli.rewards.text import completion_text
 
     text = completion_text(value) if not isinstance(value, (int, float)) else str(value)
-    return text if len(text) <= limit else text[: limit // 2] + " … " + text[-limit // 2 :]
+    text = text if len(text) <= limit else text[: limit // 2] + " … " + text[-limit // 2 :]
+    # Snippets are printed; a lone surrogate (valid in JSON) cannot be, so it is shown as U+FFFD.
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _max_rss_mb() -> float:
@@ -522,7 +536,7 @@ def score_file(
     name or path in a fresh process (built-ins, plugins in importable modules,
     ``module:function``, ``file.py:function``, entry points).
     """
-    from r1cli.io import atomic_open
+    from r1cli.io import JSON_ERRORS, atomic_open
     from r1cli.rewards import get_reward_calculator
 
     path = Path(path)
@@ -548,7 +562,8 @@ def score_file(
     writer = _Writer(out_path, calc.names) if out_path is not None else None
     results = _run(_chunks(read_lines(path), chunk_rows), workers, init_args)
     try:
-        with atomic_open(out_path, "w", force=force) if out_path is not None else contextlib.nullcontext() as handle:
+        opened = atomic_open(out_path, "w", force=force, errors=JSON_ERRORS) if out_path is not None else None
+        with opened or contextlib.nullcontext() as handle:
             for result, done in results:
                 if isinstance(result, tuple) and result[0] == "error":
                     _reraise(result)

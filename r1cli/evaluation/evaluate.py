@@ -42,12 +42,30 @@ _NOT_EXTRA = {"prompt", "solution", "completions", "prompts", "completion_ids", 
 
 @dataclass
 class Sample:
-    completion: str
+    completion: str  # "" in a report of a completions file: read it with EvalReport.completion(sample)
     answer: str | None  # the extracted final answer (text), None if there is none
     num_tokens: int | None
     rewards: dict[str, float | None]
     reward: float | None  # weighted total, as TRL sums it
     finished: bool | None = None  # ended with EOS rather than at max_new_tokens
+    stored_at: int | None = field(default=None, repr=False)  # offset of its row in the report's StoredRows
+
+
+class StoredRows:
+    """The scored rows of a completions file, kept on disk for as long as the report that reads them.
+
+    A report of a large file holds each sample's offset here instead of its
+    completion, so memory stays flat; ``--output`` reads the completions back
+    one at a time. The temporary directory goes when this object does.
+    """
+
+    def __init__(self, scratch: tempfile.TemporaryDirectory, path: Path, completion_column: str):
+        self.scratch, self.path, self.completion_column = scratch, path, completion_column
+
+    def completion(self, offset: int) -> str:
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            return _text(json.loads(handle.readline())[self.completion_column])
 
 
 @dataclass
@@ -110,6 +128,14 @@ class EvalReport:
     generation_seconds: float | None = None
     tokens_generated: int | None = None
     output: str | None = None
+    skipped: int = 0  # invalid lines of a completions file left out (skip_invalid)
+    stored: StoredRows | None = field(default=None, repr=False)
+
+    def completion(self, sample: Sample) -> str:
+        """A sample's completion text, wherever it is kept."""
+        if sample.stored_at is None or self.stored is None:
+            return sample.completion
+        return self.stored.completion(sample.stored_at)
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -135,6 +161,7 @@ class EvalReport:
             "tokens_per_s": None if self.tokens_per_s is None else round(self.tokens_per_s, 1),
             "items_per_s": None if self.items_per_s is None else round(self.items_per_s, 2),
             "output": self.output,
+            "skipped": self.skipped,
         }
 
 
@@ -364,30 +391,51 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
+def _answer(text: str):
+    """(parsed answer or None, answer text or None) of one completion."""
+    from r1cli.rewards.accuracy import extract_answer, parse_answer
+
+    parsed = parse_answer(text)
+    return parsed, parsed.text if parsed is not None else extract_answer(text)
+
+
+def _finish_item(item: Item, parsed: list) -> None:
+    """Gold answer text and the majority sample of one item, from its samples' parsed answers."""
+    from r1cli.rewards.accuracy import answers_equal, gold_answer_text
+
+    item.gold_answer = gold_answer_text(item.gold)
+    item.majority = M.majority_index(parsed, lambda x, y: bool(answers_equal(x, y)), key=lambda a: a.key)
+
+
 def _finish_items(items: list[Item]) -> None:
     """Gold answer text, each sample's extracted answer, and the majority sample of every item."""
-    from r1cli.rewards.accuracy import answers_equal, extract_answer, gold_answer_text, parse_answer
-
     for item in items:
-        item.gold_answer = gold_answer_text(item.gold)
-        parsed = [parse_answer(s.completion) for s in item.samples]
-        for sample, answer in zip(item.samples, parsed):
-            sample.answer = answer.text if answer is not None else extract_answer(sample.completion)
-        item.majority = M.majority_index(parsed, lambda x, y: bool(answers_equal(x, y)), key=lambda a: a.key)
+        answers = [_answer(s.completion) for s in item.samples]
+        for sample, (_, text) in zip(item.samples, answers):
+            sample.answer = text
+        _finish_item(item, [parsed for parsed, _ in answers])
 
 
-def summarise(items: Sequence[Item], calc, acc: str) -> EvalMetrics:
-    """Every metric of a list of scored items (see :mod:`r1cli.evaluation.metrics` for the definitions)."""
+def _format_name(calc) -> str | None:
+    return next((n for n, spec in zip(calc.names, calc.specs) if spec.name == "format"), None)
+
+
+def summarise(items: Sequence[Item], calc, acc: str, format_scores: Sequence[float | None] | None = None) -> EvalMetrics:
+    """Every metric of a list of scored items (see :mod:`r1cli.evaluation.metrics` for the definitions).
+
+    ``format_scores`` (one per sample, in order) are needed only when ``format``
+    is not among the rewards and the samples do not hold their completions.
+    """
     if not items:
         raise DataError("nothing was evaluated: no items")
     per_item = [[s.rewards[acc] for s in item.samples] for item in items]
     verifiable = [(scores, item) for scores, item in zip(per_item, items) if M.correct_count(scores) is not None]
     samples = [s for item in items for s in item.samples]
     k_min = min(len(item.samples) for item in items)
-    fmt = next((n for n, spec in zip(calc.names, calc.specs) if spec.name == "format"), None)
+    fmt = _format_name(calc)
     if fmt is not None:
         format_scores = [s.rewards[fmt] for s in samples]
-    else:  # not among the rewards: measured with the registry's `format` at its defaults
+    elif format_scores is None:  # not among the rewards: measured with the registry's `format` at its defaults
         from r1cli.rewards import get_reward_calculator
 
         format_scores = get_reward_calculator(["format"]).score([s.completion for s in samples]).per_reward["format"]
@@ -435,44 +483,78 @@ def evaluate_completions(
     written by ``r1 eval --output`` (one row per item, with ``samples``) is
     read too, so a run can be re-scored with other rewards.
     """
-    from r1cli.scoring import read_lines, score_file
+    from r1cli.scoring import score_file
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     started = time.perf_counter()
     calc, acc = reward_calculator(rewards, reward_weights, reward_kwargs)
-    with tempfile.TemporaryDirectory(prefix="r1-eval-") as tmp:
-        source = path
-        if _is_results_file(path):
-            source = _flatten_results(path, Path(tmp) / "samples.jsonl")
-            completion_column, prompt_column, solution_column = "completion", "prompt", "solution"
-        scored = Path(tmp) / "scored.jsonl"
-        report = score_file(source, rewards=calc.refs, weights=calc.weights,
-                            reward_kwargs=dict(zip(calc.names, calc.kwargs)), completion_column=completion_column,
-                            solution_column=solution_column, workers=workers, skip_invalid=skip_invalid,
-                            output=scored, force=True, on_progress=on_progress)
-        rows = [json.loads(raw) for _, raw, _ in read_lines(scored)]
-    gold_key = report.solution_column
-    groups: dict[str, Item] = {}
-    for line, row in enumerate(rows):
-        gold = row.get(gold_key) if gold_key else row.get("solution", row.get("answer"))
-        prompt = row.get(prompt_column)
-        key = json.dumps([prompt, gold, row.get("model")], sort_keys=True, default=str) if prompt is not None else f"#{line}"
-        if key not in groups:
-            groups[key] = Item(len(groups), prompt, gold, None, [])
-        groups[key].samples.append(Sample(
-            completion=_text(row[completion_column]), answer=None, num_tokens=_tokens(row),
-            rewards={n: row["rewards"][n] for n in calc.names}, reward=row.get("reward"), finished=row.get("finished"),
-        ))
-    items = list(groups.values())
-    _finish_items(items)
+    # The scored rows stay on disk for the report's lifetime (see StoredRows); memory holds small results only.
+    scratch = tempfile.TemporaryDirectory(prefix="r1-eval-")
+    tmp = Path(scratch.name)
+    source = path
+    if _is_results_file(path):
+        source = _flatten_results(path, tmp / "samples.jsonl")
+        completion_column, prompt_column, solution_column = "completion", "prompt", "solution"
+    scored = tmp / "scored.jsonl"
+    report = score_file(source, rewards=calc.refs, weights=calc.weights,
+                        reward_kwargs=dict(zip(calc.names, calc.kwargs)), completion_column=completion_column,
+                        solution_column=solution_column, workers=workers, skip_invalid=skip_invalid,
+                        output=scored, force=True, on_progress=on_progress)
+    if source != path:
+        source.unlink()
+    items, format_scores = _group_scored(scored, calc, report.solution_column, completion_column, prompt_column)
     return EvalReport(
         label=str(path), dataset=str(path), split=None, benchmark=None,
-        columns={"prompt": prompt_column, "completion": completion_column, "solution": gold_key},
+        columns={"prompt": prompt_column, "completion": completion_column, "solution": report.solution_column},
         settings={"source": "completions", "rewards": list(calc.names), "weights": list(calc.weights)},
-        metrics=summarise(items, calc, acc), items=items, accuracy_reward=acc, seconds=time.perf_counter() - started,
+        metrics=summarise(items, calc, acc, format_scores), items=items, accuracy_reward=acc,
+        seconds=time.perf_counter() - started, skipped=report.skipped, stored=StoredRows(scratch, scored, completion_column),
     )
+
+
+def _group_scored(scored: Path, calc, gold_key: str | None, completion_column: str,
+                  prompt_column: str) -> tuple[list[Item], list[float | None] | None]:
+    """Stream the scored rows into items (rows with the same prompt and gold are one item's samples).
+
+    Each sample keeps its answer, scores and the offset of its row, not its
+    completion. Returns the items and, when ``format`` is not among the rewards,
+    each sample's format score in the order :func:`summarise` reads them.
+    """
+    from r1cli.scoring import read_lines
+
+    format_calc = None
+    if _format_name(calc) is None:
+        from r1cli.rewards import get_reward_calculator
+
+        format_calc = get_reward_calculator(["format"])
+    groups: dict[str, Item] = {}
+    parsed: dict[int, list] = {}
+    formats: dict[int, list] = {}
+    for index, (_, raw, done) in enumerate(read_lines(scored)):
+        row = json.loads(raw)
+        gold = row.get(gold_key) if gold_key else row.get("solution", row.get("answer"))
+        prompt = row.get(prompt_column)
+        key = json.dumps([prompt, gold, row.get("model")], sort_keys=True, default=str) if prompt is not None else f"#{index}"
+        if key not in groups:
+            groups[key] = Item(len(groups), prompt, gold, None, [])
+        item = groups[key]
+        text = _text(row[completion_column])
+        answer, answer_text = _answer(text)
+        item.samples.append(Sample(
+            completion="", answer=answer_text, num_tokens=_tokens(row),
+            rewards={n: row["rewards"][n] for n in calc.names}, reward=row.get("reward"), finished=row.get("finished"),
+            stored_at=done - len(raw),
+        ))
+        parsed.setdefault(item.index, []).append(answer)
+        if format_calc is not None:
+            formats.setdefault(item.index, []).append(format_calc.score([text]).per_reward["format"][0])
+    items = list(groups.values())
+    for item in items:
+        _finish_item(item, parsed[item.index])
+    format_scores = [v for item in items for v in formats[item.index]] if format_calc is not None else None
+    return items, format_scores
 
 
 def _text(value: Any) -> str:
@@ -494,7 +576,7 @@ def _is_results_file(path: Path) -> bool:
     for _, raw, _ in read_lines(path):
         try:
             row = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False  # score_file reports the bad line with its number
         return isinstance(row, dict) and isinstance(row.get("samples"), list) and "completion" not in row
     return False
@@ -502,9 +584,10 @@ def _is_results_file(path: Path) -> bool:
 
 def _flatten_results(path: Path, out: Path) -> Path:
     """An ``r1 eval --output`` file as one row per sample (prompt, completion, solution, num_tokens)."""
+    from r1cli.io import JSON_ERRORS
     from r1cli.scoring import read_lines
 
-    with open(out, "w", encoding="utf-8") as handle:
+    with open(out, "w", encoding="utf-8", errors=JSON_ERRORS) as handle:
         for number, raw, _ in read_lines(path):
             try:
                 item = json.loads(raw)
@@ -512,7 +595,7 @@ def _flatten_results(path: Path, out: Path) -> Path:
                 rows = [{"prompt": item.get("prompt"), "completion": s["completion"], "solution": item.get("gold"),
                          "num_tokens": s.get("num_tokens"), "finished": s.get("finished"), "model": item.get("model")}
                         for s in samples]
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise DataError(f"{path}:{number}: not an r1 eval results line ({type(exc).__name__}: {exc})",
                                 hint="each line needs prompt, gold and samples[].completion") from None
             for row in rows:
@@ -545,15 +628,22 @@ def item_record(report: EvalReport, item: Item) -> dict:
         "gold_answer": item.gold_answer, "accuracy": M.item_accuracy(scores),
         "majority_answer": majority.answer if majority else None,
         "majority_correct": M.majority_correct(scores, item.majority),
-        "samples": [asdict(s) for s in item.samples],
+        "samples": [_sample_record(report, s) for s in item.samples],
     }
+
+
+def _sample_record(report: EvalReport, sample: Sample) -> dict:
+    record = asdict(sample)
+    del record["stored_at"]
+    record["completion"] = report.completion(sample)
+    return record
 
 
 def write_results(reports: Sequence[EvalReport], path: str | Path, *, force: bool = False) -> None:
     """Every item of every report, one JSON line each (atomically; an existing file only with ``force``)."""
-    from r1cli.io import atomic_open
+    from r1cli.io import JSON_ERRORS, atomic_open
 
-    with atomic_open(path, "w", force=force) as handle:
+    with atomic_open(path, "w", force=force, errors=JSON_ERRORS) as handle:
         for report in reports:
             for item in report.items:
                 handle.write(json.dumps(item_record(report, item), ensure_ascii=False, default=str) + "\n")

@@ -51,6 +51,8 @@ def _speed(report: EvalReport) -> str:
         parts.append(f"{report.items_per_s:.2f} items/s · {report.tokens_per_s:,.0f} tokens/s")
     if report.metrics.none_samples:
         parts.append(f"{report.metrics.none_samples} unverifiable sample(s)")
+    if report.skipped:
+        parts.append(f"{report.skipped} invalid line(s) skipped")
     if report.output:
         parts.append(f"written to {escape(report.output)}")
     return " · ".join(parts)
