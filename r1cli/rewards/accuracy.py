@@ -194,6 +194,7 @@ def _mv() -> Any:
         # Only here, because plain-expression parsing (sympy's parse_expr) costs ~0.4 ms a call.
         default_configs = (math_verify.LatexExtractionConfig(), math_verify.ExprExtractionConfig())
         Basic, Add, Pow, factorial = sympy.Basic, sympy.Add, sympy.Pow, sympy.factorial
+        Sum, Product, evaluate = sympy.Sum, sympy.Product, staticmethod(sympy.evaluate)
         Integer, Float = sympy.Integer, sympy.Float
 
     return MV
@@ -270,6 +271,8 @@ def _log10_size(expr: Any, depth: int) -> float:
         return math.inf
     if expr.is_Number:
         return _log10_abs(expr) if expr.is_finite else 0.0
+    if isinstance(expr, (mv.Sum, mv.Product)) and _series_size(expr) > MAX_RESULT_DIGITS:
+        return math.inf
     if isinstance(expr, (Pow, factorial)):
         # An exponent (or factorial argument) beyond 10**5 is refused whatever the base.
         arg = expr.args[1] if isinstance(expr, Pow) else expr.args[0]
@@ -284,6 +287,28 @@ def _log10_size(expr: Any, depth: int) -> float:
     if not sizes:
         return 0.0
     return max(sizes) + 1.0 if isinstance(expr, Add) else sum(max(x, 0.0) for x in sizes)
+
+
+def _series_size(expr: Any) -> float:
+    """Digits a Sum or Product handles when evaluated term by term: terms x digits of the largest term.
+
+    0 when a bound is symbolic or infinite (sympy finds a closed form or stops there).
+    """
+    mv = _mv()
+    terms, term = 1.0, expr.function
+    for limit in expr.limits:
+        if len(limit) != 3 or not (limit[1].is_number and limit[2].is_number):
+            return 0.0
+        if max(_log10_size(limit[1], 0), _log10_size(limit[2], 0)) > 6:
+            return math.inf  # a bound past a million: too many terms whatever the other bound
+        try:
+            low, high = int(limit[1]), int(limit[2])
+        except (TypeError, ValueError, OverflowError):
+            return 0.0
+        terms *= max(high - low + 1, 0)
+        with mv.evaluate(False):  # k^k at k = 999 is estimated, not computed
+            term = term.subs(limit[0], max(low, high, key=abs))
+    return terms * max(_log10_size(term, 0), 1.0)
 
 
 def _log10_abs(number: Any) -> float:

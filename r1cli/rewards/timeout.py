@@ -91,12 +91,16 @@ def _with_alarm(seconds: float, fn: Callable[..., T], args: tuple, kwargs: dict)
             raise _Expired
 
     started = time.monotonic()
-    old_handler = signal.signal(signal.SIGALRM, on_alarm)
-    # The interval re-raises into code that swallowed the first exception.
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_S)
+    old_handler = signal.getsignal(signal.SIGALRM)
+    old_delay, old_interval = signal.getitimer(signal.ITIMER_REAL)
     try:
         try:
             try:
+                # Armed inside the try: with a tiny limit the alarm goes off as soon as setitimer
+                # returns, and an _Expired raised before the try would leave the timer running.
+                signal.signal(signal.SIGALRM, on_alarm)
+                # The interval re-raises into code that swallowed the first exception.
+                signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_S)
                 return fn(*args, **kwargs)
             finally:
                 flag.armed = False
