@@ -70,30 +70,109 @@ BROKEN = [
     ("trainer_unknown", GOOD + "trainer: dpo\n", 5, "trainer", "not one of"),
     ("missing_eval_file", GOOD + "eval_dataset_name: ./eval/missing.parquet\n", 5, "eval_dataset_name", "does not exist"),
     ("system_prompt_is_list", GOOD + "system_prompt: [a, b]\n", 5, "system_prompt", "expected str"),
+    # Whole-file problems: there is no line to point at, so the message starts with the file alone.
+    ("recipe_is_a_directory", lambda tmp: _mkdir(tmp / "recipe.yaml"), None, None, "is a directory, not a recipe file"),
+    ("recipe_file_missing", lambda tmp: tmp / "nope.yaml", None, None, "recipe file not found"),
+    ("huge_recipe_5mb", lambda tmp: _write(tmp, GOOD + "# padding padding padding padding\n" * 150_000), None, None,
+     "recipe is 5.1 MB"),
+    ("whitespace_only", " \n\t\n   \n", 1, None, "recipe is empty"),
+    ("binary_file", bytes(range(256)) * 40, 2, None, "not valid UTF-8"),
+    ("latin1_encoded", GOOD.encode() + b"system_prompt: caf\xe9\n", 5, None, "not valid UTF-8"),
+    ("scalar_document", "just some words\n", 1, None, "mapping of `key: value`"),
+    ("two_documents", GOOD + "---\nbeta: 0.1\n", 5, None, "YAML syntax error"),
+    ("python_object_tag", GOOD + "system_prompt: !!python/object/apply:os.system ['touch pwned']\n", 5, None,
+     "remove the `!!` tag"),
+    ("nested_too_deeply", GOOD + "reward_kwargs: " + "[" * 5000 + "]" * 5000 + "\n", 5, None, "nested more than 50"),
+    ("billion_laughs", GOOD + "reward_kwargs: {length: {target: &a [x, x, x, x, x, x, x, x, x]}}\n"
+     + "".join(f"k{i}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)), 6, None,
+     "expand this recipe to more than 100,000 values"),
+    ("too_many_aliases", GOOD + "x: &x 1\n" + "".join(f"y{i}: *x\n" for i in range(101)), 106, None,
+     "more than 100 YAML aliases"),
+    # Values YAML reads but no key accepts
+    ("integer_of_5000_digits", GOOD + "max_steps: " + "9" * 5000 + "\n", 5, "max_steps", "cannot read the value"),
+    ("nan_learning_rate", GOOD + "learning_rate: .nan\n", 5, "learning_rate", "not a finite number"),
+    ("infinite_learning_rate", GOOD + "learning_rate: .inf\n", 5, "learning_rate", "not a finite number"),
+    ("bool_for_int", GOOD + "max_steps: true\n", 5, "max_steps", "expected int"),
+    ("date_for_string", GOOD + "system_prompt: 2024-01-01\n", 5, "system_prompt", "expected str"),
+    ("null_as_a_key", GOOD + "null: 3\n", 5, "null", "unknown key"),
+    ("duplicate_nested_key", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length: {target: 3, target: 4}\n", 7,
+     "reward_kwargs.length.target", "duplicate key"),
+    # A directory where a file is expected, a file where a directory is expected, more missing files
+    ("dataset_is_an_empty_directory", lambda tmp: _write(tmp, GOOD.replace("openai/gsm8k", str(_mkdir(tmp / "data")))),
+     2, "dataset_name", "is a directory with no .jsonl"),
+    ("dataset_jsonl_is_a_directory", lambda tmp: _write(tmp, GOOD.replace("openai/gsm8k", str(_mkdir(tmp / "d.jsonl")))),
+     2, "dataset_name", "is a directory with no .jsonl"),
+    ("eval_dataset_is_a_directory", lambda tmp: _write(tmp, GOOD + f"eval_dataset_name: {_mkdir(tmp / 'held_out')}\n"),
+     5, "eval_dataset_name", "is a directory with no .jsonl"),
+    ("chat_template_file_missing", GOOD + "chat_template: ./templates/missing.jinja\n", 5, "chat_template", "does not exist"),
+    ("chat_template_is_a_directory", lambda tmp: _write(tmp, GOOD + f"chat_template: {_mkdir(tmp / 't.jinja')}\n"),
+     5, "chat_template", "is not a file"),
+    ("output_dir_is_a_file", lambda tmp: _write(tmp, GOOD + f"output_dir: {_write(tmp, 'x', 'notes.txt')}\n"),
+     5, "output_dir", "the run directory must be a directory"),
+    ("mixture_file_missing", GOOD.replace("dataset_name: openai/gsm8k\n", "") +
+     "dataset_mixture:\n  datasets:\n    - id: ./data/missing.jsonl\n", 4, "dataset_mixture", "does not exist"),
 ]
 
 
-def write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
+def write(tmp_path: Path, text: str | bytes, name: str = "recipe.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
     return path
+
+
+def _write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
+    return write(tmp_path, text, name)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def make(tmp_path: Path, text) -> Path:
+    """The recipe path of a corpus entry: text or bytes written to recipe.yaml, or a function that sets it up."""
+    return text(tmp_path) if callable(text) else write(tmp_path, text)
+
+
+def where(path: Path, line: int | None) -> str:
+    return f"{path}:{line}: " if line is not None else f"{path}: "
 
 
 @pytest.mark.parametrize("name,text,line,key,needle", BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_recipe_reports_file_line_key_and_fix(tmp_path, name, text, line, key, needle):
-    path = write(tmp_path, text)
+    path = make(tmp_path, text)
     report = validate_recipe(path)
     assert not report.ok, f"{name} should be invalid"
     matching = [f for f in report.errors if f.line == line and f.key == key]
     assert matching, f"no error at line {line} for key {key}: {[f.format() for f in report.errors]}"
     formatted = matching[0].format()
-    assert formatted.startswith(f"{path}:{line}: ")
+    assert formatted.startswith(where(path, line))
     assert needle in formatted, formatted
     assert matching[0].hint, "every error carries a fix"
 
 
-def test_corpus_is_large_enough():
-    assert len(BROKEN) >= 50
+@pytest.mark.parametrize("name,text,line,key,needle", BROKEN, ids=[b[0] for b in BROKEN])
+def test_r1_validate_exits_1_with_the_message_and_no_traceback(tmp_path, name, text, line, key, needle):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    path = make(tmp_path, text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert where(path, line) + (f"{key}: " if key else "") in result.output and needle in result.output, result.output
+    assert "(fix: " in result.output
+
+
+def test_corpus_is_large_enough(record_property):
+    record_property("broken_recipes", len(BROKEN))
+    print(f"broken recipes in the corpus: {len(BROKEN)}")
+    assert len(BROKEN) >= 75
 
 
 @pytest.mark.parametrize("name,text,line,key,needle", BROKEN[::5], ids=[b[0] for b in BROKEN[::5]])
@@ -103,11 +182,11 @@ def test_training_commands_stop_on_the_same_errors_without_a_traceback(tmp_path,
 
     from r1cli.cli import app
 
-    path = write(tmp_path, text)
+    path = make(tmp_path, text)
     for command in ("grpo", "dry-run"):
         result = CliRunner().invoke(app, [command, str(path), "--no-live"] if command == "grpo" else [command, str(path)])
         assert result.exit_code == 1, result.output
-        assert f"{path}:{line}" in result.output and "Traceback" not in result.output
+        assert where(path, line) in result.output and "Traceback" not in result.output
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

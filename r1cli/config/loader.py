@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 import yaml
 
+from r1cli.errors import first_line
+
 MAX_RECIPE_BYTES = 1_000_000  # recipes are a few KB; anything this large is a mistake
+# PyYAML composes and constructs recursively, so deep nesting would end in a RecursionError, and
+# nested aliases expand exponentially ("billion laughs"). Recipes need neither; both are refused.
+MAX_NESTING = 50
+MAX_ALIASES = 100
+MAX_VALUES = 100_000
 
 
 @dataclass
@@ -88,6 +95,47 @@ def _walk(node: yaml.Node, prefix: str, raw: RawRecipe) -> None:
             _walk(item, f"{prefix}.{index}", raw)
 
 
+def _shape_problem(text: str) -> tuple[int, str, str] | None:
+    """(line, message, fix) when the YAML nests too deeply or its aliases expand too far.
+
+    Nesting and alias counts come from the parser's events, which PyYAML produces
+    without recursion, before anything recursive sees the document. YAML syntax
+    errors propagate.
+    """
+    depth, aliases = 0, []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, f"nested more than {MAX_NESTING} levels deep", \
+                    "a recipe is flat `key: value` lines; only reward_kwargs and dataset_mixture nest, a few levels"
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases.append(line)
+            if len(aliases) > MAX_ALIASES:
+                return line, f"more than {MAX_ALIASES} YAML aliases (*name)", "write the values out instead of aliasing them"
+    if aliases:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # no deeper than MAX_NESTING + MAX_ALIASES: safe to recurse
+        if node is not None and _expanded_size(node, {}) > MAX_VALUES:
+            return aliases[0], f"YAML aliases expand this recipe to more than {MAX_VALUES:,} values", \
+                "write the values out; nested aliases multiply (a 'billion laughs' file)"
+    return None
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for once its aliases are expanded (memoised: linear in the node count)."""
+    key = id(node)
+    if key not in sizes:
+        sizes[key] = 1  # a node that contains itself through an alias counts once
+        if isinstance(node, yaml.MappingNode):
+            sizes[key] = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            sizes[key] = 1 + sum(_expanded_size(item, sizes) for item in node.value)
+    return sizes[key]
+
+
 def _syntax_hint(problem: str) -> str:
     if "\\t" in problem or "tab" in problem.lower():
         return "YAML indentation must use spaces, not tabs"
@@ -125,6 +173,10 @@ def read_recipe(path: str | Path) -> RawRecipe:
         return raw
     loader = yaml.SafeLoader(text)
     try:
+        shape = _shape_problem(text)
+        if shape is not None:
+            raw.error(None, shape[1], shape[2], line=shape[0])
+            return raw
         node = loader.get_single_node()
         if node is None:
             raw.error(None, "recipe is empty", "start from a template: `r1 init --list`", line=1)
@@ -133,8 +185,17 @@ def read_recipe(path: str | Path) -> RawRecipe:
             raw.error(None, "a recipe must be a mapping of `key: value` lines", "see `r1 init --list` for examples",
                       line=node.start_mark.line + 1)
             return raw
+        loader.flatten_mapping(node)  # `<<: *defaults` merge keys, as construct_document would apply them
         _walk(node, "", raw)
-        values = loader.construct_document(node)
+        values = _construct(loader, node, raw)
+    except yaml.constructor.ConstructorError as exc:
+        # A tag such as !!python/object/apply: SafeLoader builds no Python objects, so it is refused.
+        raw.findings = [f for f in raw.findings if f.severity != "error"]
+        mark = exc.problem_mark
+        raw.error(None, f"YAML tag not allowed: {exc.problem}" + (f" (column {mark.column + 1})" if mark else ""),
+                  "a recipe is plain YAML; remove the `!!` tag (r1 never builds objects or runs code from a recipe)",
+                  line=mark.line + 1 if mark else None)
+        return raw
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -148,5 +209,20 @@ def read_recipe(path: str | Path) -> RawRecipe:
         return raw
     finally:
         loader.dispose()
-    raw.values = {str(k): v for k, v in values.items()}
+    raw.values = values
     return raw
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.MappingNode, raw: RawRecipe) -> dict[str, Any]:
+    """The top-level mapping value by value, keyed by the names as written (``null:`` is the key "null").
+
+    A value PyYAML cannot build (an integer of 5,000 digits) is reported at its key.
+    """
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        try:
+            values[key_node.value] = loader.construct_object(value_node, deep=True)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raw.error(key_node.value, f"cannot read the value: {first_line(exc)}",
+                      "write a plain number, string, list or mapping", line=key_node.start_mark.line + 1)
+    return values

@@ -11,6 +11,7 @@ tokenizer and the first rows of the dataset (:mod:`r1cli.config.deep`).
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from r1cli.config.trl_fields import trl_fields
 from r1cli.errors import R1Error, UsageError
 from r1cli.hardware import has_gpu, package_available
 
+# Files that mark a directory written by datasets' save_to_disk (as r1cli.data.sources reads it).
+_SAVED_DATASET = ("dataset_info.json", "state.json", "dataset_dict.json")
 LOCAL_SUFFIXES = {".jsonl", ".json", ".parquet", ".csv", ".gguf", ".yaml", ".yml", ".txt", ".arrow"}
 
 
@@ -159,6 +162,9 @@ def _check_range(raw: RawRecipe, name: str, value: Any) -> None:
         return
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
+    if not math.isfinite(value):  # YAML's .nan and .inf: no setting means either
+        raw.error(name, f"{value} is not a finite number", "write a number such as 1.0e-5")
+        return
     if low is not None and (value < low or (exclusive and value == low)):
         sign = ">" if exclusive else ">="
         raw.error(name, f"{value} is out of range: must be {sign} {low}", f"set {name} {sign} {low}")
@@ -180,10 +186,45 @@ def looks_local(text: str) -> bool:
     return text.startswith(("/", "./", "../", "~")) or Path(text).suffix.lower() in LOCAL_SUFFIXES
 
 
-def _check_path(raw: RawRecipe, name: str, what: str) -> None:
-    value = raw.values.get(name)
+def _check_path(raw: RawRecipe, name: str, what: str, value: Any = None) -> None:
+    value = raw.values.get(name) if value is None else value
     if isinstance(value, str) and looks_local(value) and not Path(value).expanduser().exists():
         raw.error(name, f"{what} {value!r} does not exist", "fix the path (relative paths start from the current directory)")
+
+
+def _check_data_path(raw: RawRecipe, name: str, what: str, value: Any = None) -> None:
+    """A local dataset: a data file, or a directory holding data files (or a saved dataset)."""
+    from r1cli.data.sources import FILE_BUILDERS
+
+    value = raw.values.get(name) if value is None else value
+    _check_path(raw, name, what, value)
+    path = Path(value).expanduser() if isinstance(value, str) else None
+    if path is None or not path.is_dir() or any((path / marker).exists() for marker in _SAVED_DATASET):
+        return
+    if not any(p.suffix.lower() in FILE_BUILDERS for p in path.iterdir()):
+        raw.error(name, f"{what} {value!r} is a directory with no {', '.join(FILE_BUILDERS)} files",
+                  "point it at a data file, or at a directory of them")
+
+
+def _check_local_files(raw: RawRecipe) -> None:
+    """Paths that must be files or directories of the right kind."""
+    _check_path(raw, "model_name_or_path", "model path")
+    _check_data_path(raw, "dataset_name", "dataset file")
+    _check_data_path(raw, "eval_dataset_name", "eval dataset file")
+    mixture = raw.values.get("dataset_mixture")
+    entries = mixture.get("datasets") if isinstance(mixture, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            _check_data_path(raw, "dataset_mixture", "dataset_mixture file", entry["id"])
+    template = raw.values.get("chat_template")
+    if isinstance(template, str) and "{" not in template and template.endswith((".jinja", ".j2", ".txt")) \
+            and not Path(template).expanduser().is_file():
+        raw.error("chat_template", f"chat template file {template!r} does not exist or is not a file",
+                  "give the path of a Jinja file, or the template itself")
+    output_dir = raw.values.get("output_dir")
+    if isinstance(output_dir, str) and Path(output_dir).expanduser().exists() and not Path(output_dir).expanduser().is_dir():
+        raw.error("output_dir", f"{output_dir!r} is a file; the run directory must be a directory",
+                  "choose another output_dir")
 
 
 def _check_builtin_model(raw: RawRecipe) -> None:
@@ -249,10 +290,8 @@ def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
         raw.error("model_name_or_path", "no model given", "add `model_name_or_path: <hub id or local path>`", line=1)
     if not _value(raw, "dataset_name") and not _value(raw, "dataset_mixture"):
         raw.error("dataset_name", "no training data given", "add `dataset_name: <hub id or local file>`", line=1)
-    _check_path(raw, "model_name_or_path", "model path")
+    _check_local_files(raw)
     _check_builtin_model(raw)
-    _check_path(raw, "dataset_name", "dataset file")
-    _check_path(raw, "eval_dataset_name", "eval dataset file")
     if trainer == "grpo":
         _check_reachable_threshold(raw, _check_rewards(raw))
     evaluates = _value(raw, "eval_steps") is not None or _value(raw, "eval_on_start")
