@@ -68,6 +68,52 @@ def test_signal_checkpoints_then_resume_continues(tmp_path, tiny_model_dir, sign
     assert steps == list(range(1, stopped_at + 3))
 
 
+def complete_checkpoints(run: Path) -> list[int]:
+    """Steps of the checkpoint-N directories whose trainer_state.json reads as JSON (told apart here on their own)."""
+    steps = []
+    for path in run.glob("checkpoint-*"):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        steps.append(int(path.name.split("-")[1]))
+    return sorted(steps)
+
+
+def test_kill_9_then_resume_continues_from_the_last_complete_checkpoint(tmp_path, tiny_model_dir):
+    path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\n")
+    path.write_text(path.read_text().replace("save_steps: 1000", "save_steps: 2"))
+    run = tmp_path / "run"
+    proc = r1("grpo", str(path), "--no-live")
+    deadline = time.time() + 120
+    while not complete_checkpoints(run):
+        assert proc.poll() is None and time.time() < deadline, "no checkpoint written"
+        time.sleep(0.1)
+    proc.kill()  # SIGKILL: no handler runs, nothing is flushed or saved
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    complete = complete_checkpoints(run)[-1]
+    # What a kill during a save leaves behind, later than the last complete checkpoint: a directory without
+    # trainer_state.json (written last), and one whose trainer_state.json was cut short.
+    state = (run / f"checkpoint-{complete}" / "trainer_state.json").read_text()
+    (run / f"checkpoint-{complete + 10}").mkdir()
+    (run / f"checkpoint-{complete + 10}" / "model.safetensors").write_bytes(b"\0" * 64)
+    (run / f"checkpoint-{complete + 12}").mkdir()
+    (run / f"checkpoint-{complete + 12}" / "trainer_state.json").write_text(state[: len(state) // 2])
+    with open(run / "metrics.jsonl", "a") as handle:
+        handle.write('{"step": 999, "loss": 0.1')  # a record cut short by the kill
+    assert last_checkpoint(run) == run / f"checkpoint-{complete}"
+
+    resumed = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live", "--resume",
+                              "--set", f"max_steps={complete + 2}"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == list(range(1, complete + 3))  # up to the checkpoint from the first run, then the resumed steps
+    assert json.loads((run / "summary.json").read_text())["global_step"] == complete + 2
+    assert f"checkpoint-{complete}" in (run / "training.log").read_text()
+
+
 def test_wandb_offline_run(tmp_path, tiny_model_dir):
     path = recipe(tmp_path, tiny_model_dir, steps=2, extra="report_to: wandb\nwandb_project: r1-tests\n")
     env = {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
@@ -93,6 +139,10 @@ def test_output_dir_rules(tmp_path):
     with pytest.raises(R1Error, match="nothing to resume"):
         prepare_output_dir(run, resume=True, overwrite=False)
     (run / "checkpoint-4").mkdir()  # half-written: no trainer_state.json
+    (run / "checkpoint-6").mkdir()  # half-written: trainer_state.json cut short
+    (run / "checkpoint-6" / "trainer_state.json").write_text('{"global_step": 6, "log_hi')
+    (run / "checkpoint-8").mkdir()  # not a state at all
+    (run / "checkpoint-8" / "trainer_state.json").write_bytes(b"\xff\xfe[]")
     (run / "checkpoint-2").mkdir()
     (run / "checkpoint-2" / "trainer_state.json").write_text("{}")
     (run / "metrics.jsonl").write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"step": 4, "cut')

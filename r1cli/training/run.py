@@ -57,13 +57,25 @@ class RunResult:
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` directory (one with trainer_state.json written last)."""
+    """The newest complete ``checkpoint-N`` directory.
+
+    transformers writes trainer_state.json last, and not atomically: a run killed
+    while saving leaves a directory without it, or with it cut short. Only a
+    trainer_state.json that reads as a JSON object makes a checkpoint complete.
+    """
     found = []
     for path in output_dir.glob("checkpoint-*"):
         suffix = path.name.rpartition("-")[2]
-        if path.is_dir() and suffix.isdigit() and (path / "trainer_state.json").is_file():
+        if path.is_dir() and suffix.isdigit() and _complete_state(path / "trainer_state.json"):
             found.append((int(suffix), path))
     return max(found)[1] if found else None
+
+
+def _complete_state(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):  # missing, unreadable, cut short, not UTF-8
+        return False
 
 
 def prepare_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
