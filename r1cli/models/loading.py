@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -269,12 +271,37 @@ def merge_adapter(adapter_dir: str | os.PathLike, output_dir: str | os.PathLike,
     if not is_adapter_dir(adapter_dir):
         raise ModelError(f"{adapter_dir} is not a LoRA adapter directory (no {ADAPTER_CONFIG})",
                          hint="pass a run directory trained with use_peft: true, or one of its checkpoint-N")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ModelError(f"{output_dir} is a file", hint="give a directory for the merged model")
     model = load_model(adapter_dir, dtype=dtype, trust_remote_code=trust_remote_code, merge=True)
     tokenizer = load_tokenizer(adapter_dir, trust_remote_code=trust_remote_code)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output_dir)
-    tokenizer.save_pretrained(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Saved into a sibling temporary directory first, so a crash never leaves half a checkpoint in output_dir.
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", suffix=".tmp", dir=output_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        _move_into(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return output_dir
+
+
+def _move_into(staging: Path, output_dir: Path) -> None:
+    """Put a finished checkpoint in place: one rename when output_dir is new or empty, else file by file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the result gets a plain mkdir's permissions
+    if not output_dir.exists() or not any(output_dir.iterdir()):
+        os.replace(staging, output_dir)  # rename(2) replaces an empty directory
+        return
+    for entry in staging.iterdir():  # --force into a non-empty directory: each file replaced atomically
+        target = output_dir / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif entry.is_dir() and target.exists():
+            target.unlink()
+        os.replace(entry, target)
 
 
 def quantization_config(bits: int, *, quant_type: str = "nf4", nested: bool = False, compute_dtype: Any = None):
