@@ -1,8 +1,11 @@
 """Keeping secrets out of everything r1 writes (resolved configs, logs, reports).
 
-A key is secret when its name says so (``hub_token``, ``wandb_api_key``,
-``password``...) -- tokenizer special tokens such as ``pad_token`` are not --
-or when its value looks like a Hugging Face or W&B credential.
+A key is secret when a word of its name says so (``hub_token``, ``wandb_api_key``,
+``db_password``, ``secret_name``, ``HF_TOKEN``...). Plural words name counts and
+collections, not credentials (``average_tokens_across_devices``), and tokenizer
+special tokens such as ``pad_token`` are not secrets either. A value is also
+secret when it looks like a Hugging Face, W&B or OpenAI-style credential,
+whatever its key.
 """
 
 from __future__ import annotations
@@ -11,16 +14,23 @@ import re
 from typing import Any
 
 REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"(^|_)(token|secret|password|passwd|api_key|apikey|key)s?$", re.I)
+_SECRET_WORDS = {"token", "secret", "password", "passwd", "passphrase", "key", "apikey", "credential", "credentials"}
 _NOT_SECRET = {"pad_token", "eos_token", "bos_token", "unk_token", "sep_token", "cls_token", "mask_token",
                "dataset_text_field", "reward_key"}
 _SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{20,}|[0-9a-f]{40}|sk-[A-Za-z0-9_-]{20,})$")
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _words(name: str) -> set[str]:
+    # snake_case, kebab-case, dotted and camelCase names alike: "hubToken" -> {hub, token}.
+    return {w.lower() for w in _WORD.findall(name)}
 
 
 def is_secret(name: str, value: Any = None) -> bool:
     if name.lower() in _NOT_SECRET:
         return False
-    return bool(_SECRET_NAME.search(name)) or (isinstance(value, str) and bool(_SECRET_VALUE.match(value.strip())))
+    by_name = bool(_words(name) & _SECRET_WORDS) and not isinstance(value, bool)  # a flag is never a credential
+    return by_name or (isinstance(value, str) and bool(_SECRET_VALUE.match(value.strip())))
 
 
 def redact(values: Any, name: str = "") -> Any:

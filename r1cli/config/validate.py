@@ -20,6 +20,7 @@ import yaml
 
 from r1cli.config import types
 from r1cli.config.loader import Finding, RawRecipe, read_recipe
+from r1cli.config.secrets import is_secret
 from r1cli.config.schema import OPENR1_REWARD_KEYS, R1_KEYS, RENAMED_KEYS, TRL_CONSTRAINTS, default_of
 from r1cli.config.trl_fields import trl_fields
 from r1cli.errors import R1Error, UsageError
@@ -131,9 +132,16 @@ def _check_keys_and_types(raw: RawRecipe, trainer: str) -> None:
         raw.values[name] = value
         has_choices = bool(R1_KEYS[name].metadata["choices"]) if name in R1_KEYS else bool(trl[name].choices)
         if not has_choices and not types.fits(annotation, value):  # a bad choice gets a did-you-mean instead
-            raw.error(name, f"expected {annotation}, got {types.describe(value)}", _type_hint(annotation, name))
+            raw.error(name, f"expected {annotation}, got {_shown(name, value)}", _type_hint(annotation, name))
             continue
         _check_range(raw, name, value)
+
+
+def _shown(name: str, value: Any, typed: bool = True) -> str:
+    """A wrong value as messages show it; a secret's value never appears (messages reach terminals and logs)."""
+    if is_secret(name, value):
+        return f"{type(value).__name__} (value hidden)" if typed else "the value (hidden)"
+    return types.describe(value) if typed else repr(value)
 
 
 def _type_hint(annotation: str, name: str) -> str:
@@ -157,7 +165,7 @@ def _check_range(raw: RawRecipe, name: str, value: Any) -> None:
         exclusive, choices = False, trl_fields()[name].choices
     if choices and value not in choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in choices if c is not None], n=1)
-        raw.error(name, f"{value!r} is not one of {', '.join(str(c) for c in choices)}",
+        raw.error(name, f"{_shown(name, value, typed=False)} is not one of {', '.join(str(c) for c in choices)}",
                   f"did you mean `{close[0]}`?" if close else f"pick one of {', '.join(str(c) for c in choices)}")
         return
     if not isinstance(value, (int, float)) or isinstance(value, bool):
