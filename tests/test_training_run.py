@@ -85,6 +85,7 @@ def test_kill_9_then_resume_continues_from_the_last_complete_checkpoint(tmp_path
     path.write_text(path.read_text().replace("save_steps: 1000", "save_steps: 2"))
     run = tmp_path / "run"
     proc = r1("grpo", str(path), "--no-live")
+    wait_for_step(run / "metrics.jsonl", 2, proc)
     deadline = time.time() + 120
     while not complete_checkpoints(run):
         assert proc.poll() is None and time.time() < deadline, "no checkpoint written"
