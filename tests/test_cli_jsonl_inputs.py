@@ -153,6 +153,14 @@ def test_eval_completions_skips_and_counts_invalid_lines_too(tmp_path):
     with console.capture() as captured:
         eval_view.render_report(report)
     assert "4 invalid line(s) skipped" in captured.get()
+    # The same through the CLI flag; without it the first bad line stops the run.
+    result = invoke("eval", path, "--skip-invalid", "--json")
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["metrics"]["items"], json.loads(result.stdout)["skipped"]) == (2, 4)
+    stopped = invoke("eval", path)
+    assert stopped.exit_code == 1 and f"{path}:2:" in stopped.output
+    misplaced = runner.invoke(app, ["eval", "some-model", "--skip-invalid"])
+    assert misplaced.exit_code == 2 and "--completions files only" in misplaced.output
 
 
 # --- a large file: memory stays flat --------------------------------------------------------

@@ -97,3 +97,5 @@ MainProcessPortOpt = Annotated[
     typer.Option("--main-process-port", min=0, max=65535, help="Port where the processes meet (default 29500; 0: a "
                  "free port).", show_default=False, metavar="PORT"),
 ]
+SkipInvalidOpt = Annotated[bool, typer.Option("--skip-invalid",
+    help="Skip (and count) malformed lines instead of stopping at the first.")]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from r1cli.commands._options import ForceOpt, JsonOpt, OutputOpt, OverrideOpt
+from r1cli.commands._options import ForceOpt, JsonOpt, OutputOpt, OverrideOpt, SkipInvalidOpt
 from r1cli.errors import UsageError
 
 def _split(value: str | None) -> list[str]:
@@ -30,6 +30,7 @@ def eval_(
     overrides: OverrideOpt = None,
     completions: Annotated[Path | None, typer.Option("--completions", show_default=False,
         help="Score this JSONL of existing completions (as `r1 score` reads it) instead of generating.")] = None,
+    skip_invalid: SkipInvalidOpt = False,
     split: Annotated[str | None, typer.Option("--split", show_default=False, help="Dataset split; default test.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", show_default=False, help="Evaluate the first N items only.")] = None,
     benchmark: Annotated[str, typer.Option("--benchmark", help="Column preset: auto (detect), gsm8k or math.")] = "auto",
@@ -75,6 +76,8 @@ def eval_(
     reward_list, weights, reward_kwargs, recipe = choice.names, choice.weights, choice.kwargs or None, choice.recipe
     values = recipe.values if recipe is not None else {}
 
+    if skip_invalid and completions is None:
+        raise UsageError("--skip-invalid applies to --completions files only")
     if completions is not None:
         if models or dataset:
             raise UsageError("--completions scores existing completions: give no MODEL or --dataset")
@@ -83,7 +86,7 @@ def eval_(
         with _score_progress(not json_out) as on_progress:
             report = ev.evaluate_completions(
                 completions, rewards=reward_list, reward_weights=weights, reward_kwargs=reward_kwargs,
-                completion_column=completion_column,
+                completion_column=completion_column, skip_invalid=skip_invalid,
                 solution_column=solution_column or values.get("dataset_solution_column"), on_progress=on_progress)
         _finish([report], output, force, json_out, seed)
         return

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from r1cli.commands._options import ForceOpt, JsonOpt, OutputOpt, OverrideOpt
+from r1cli.commands._options import ForceOpt, JsonOpt, OutputOpt, OverrideOpt, SkipInvalidOpt
 from r1cli.errors import UsageError
 
 
@@ -42,7 +42,7 @@ def score(
     show_worst: Annotated[int, typer.Option("--show-worst", min=0, help="Print the N rows with the lowest total.")] = 0,
     show_best: Annotated[int, typer.Option("--show-best", min=0, help="Print the N rows with the highest total.")] = 0,
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Score in N processes (0: one per CPU core).")] = 1,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Skip (and count) malformed lines instead of stopping at the first.")] = False,
+    skip_invalid: SkipInvalidOpt = False,
 ) -> None:
     """Score a JSONL file of completions: per-reward statistics, the weighted total, and suspicious patterns.
 
