@@ -279,8 +279,11 @@ def test_secrets_reach_no_run_file_log_report_or_output(tmp_path, tiny_model_dir
     written = ["config.yaml", "training.log", "metrics.jsonl", "summary.json", "completions.jsonl", "report.html"]
     for name in written:
         assert leaks((run / name).read_text(encoding="utf-8")) == [], name
-    for path in run.rglob("*.json"):  # trainer_state.json, configs of the checkpoints and the final model
-        assert leaks(path.read_text(encoding="utf-8")) == [], path
+    for path in run.rglob("*"):  # every file, binary ones too: training_args.bin is a pickle of the TRL config
+        if path.is_file():
+            content = path.read_bytes()
+            assert [n for n, v in SECRETS.items() if v.encode() in content] == [], path
+    assert list(run.rglob("training_args.bin")), "the pickled TRL config was not checked"
     assert "<redacted>" in (run / "config.yaml").read_text()
     assert "debug" in (run / "training.log").read_text().lower()  # the most verbose log there is was checked
 

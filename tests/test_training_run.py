@@ -166,3 +166,12 @@ def test_time_budget_ends_the_run_with_the_model_saved(tmp_path, tiny_model_dir)
     assert summary["global_step"] == 1 and summary["max_steps"] == 200
     assert (tmp_path / "run" / "model.safetensors").exists()
     assert "malloc tuned for CPU training: True" in (tmp_path / "run" / "training.log").read_text()
+
+
+def test_resume_hint_repeats_overrides_but_hides_secret_values():
+    from r1cli.config.recipe import Recipe
+    from r1cli.training.run import _set_args
+
+    recipe = Recipe(path=Path("r.yaml"), values={}, report=None,
+                    overrides=("learning_rate=2e-5", "hub_token=hf_abcdefghijklmnopqrstuvwxyz", "wandb_api_key=k"))
+    assert _set_args(recipe) == " --set learning_rate=2e-5 --set 'hub_token=<hidden>' --set 'wandb_api_key=<hidden>'"

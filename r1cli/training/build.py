@@ -58,6 +58,7 @@ def training_args(recipe: Recipe, output_dir: Path | None = None):
     kwargs["output_dir"] = str(output_dir or output_dir_of(recipe))
     kwargs.setdefault("run_name", recipe.values.get("run_name") or Path(kwargs["output_dir"]).name)
     kwargs["disable_tqdm"] = True
+    _move_secrets_to_environment(kwargs)
     if not has_gpu():
         kwargs.update(use_cpu=True, bf16=False, fp16=False)
     if trainer == "grpo":
@@ -69,6 +70,21 @@ def training_args(recipe: Recipe, output_dir: Path | None = None):
     if recipe.eval_dataset_name or recipe.eval_dataset_split:
         kwargs.setdefault("eval_strategy", "steps" if recipe.values.get("eval_steps") else "epoch")
     return SFTConfig(**kwargs)
+
+
+def _move_secrets_to_environment(kwargs: dict) -> None:
+    """Keep secrets out of the TRL config: transformers pickles it into training_args.bin in every checkpoint.
+
+    The hub token is handed to huggingface_hub through HF_TOKEN, where it reads it for push_to_hub.
+    """
+    import os
+
+    from r1cli.config.secrets import is_secret
+
+    for name in [k for k in kwargs if is_secret(k)]:  # by name: a 40-hex revision is not a token
+        value = kwargs.pop(name)
+        if name == "hub_token" and value:
+            os.environ["HF_TOKEN"] = str(value)
 
 
 def _dtype(recipe: Recipe):

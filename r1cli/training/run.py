@@ -237,9 +237,16 @@ def _summary(trainer, started: float, interrupted: str | None, time_limited: boo
 
 
 def _set_args(recipe: Recipe) -> str:
+    """The run's --set items for the resume hint, with secret values left for the user to fill in."""
     import shlex
 
-    return "".join(f" --set {shlex.quote(item)}" for item in recipe.overrides)
+    from r1cli.config.secrets import is_secret
+
+    items = []
+    for item in recipe.overrides:
+        name, _, value = item.partition("=")
+        items.append(f"{name}=<hidden>" if is_secret(name.strip(), value) else item)
+    return "".join(f" --set {shlex.quote(item)}" for item in items)
 
 
 def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = False,
