@@ -179,6 +179,18 @@ def test_step_time_eta_and_token_rate_come_from_wall_time():
     assert state.sec_per_step == pytest.approx(15.0) and state.eval_step == 12
 
 
+def test_a_time_budget_shortens_the_eta_and_shows_in_the_first_line():
+    from r1cli.ui.dashboard import describe_run
+
+    state = DashboardState()
+    info = grpo_info(total_steps=1000)
+    info.minutes = 10
+    state.begin(info, now=0.0)
+    state.record(4, grpo_metrics(4), now=60.0)  # 15 s a step: 996 steps left would take 4 hours
+    assert state.eta == pytest.approx(540.0)  # but the budget ends the run in 9 minutes
+    assert "1000 steps or 10 min" in describe_run(info)
+
+
 def test_reject_sampling_names_from_r1_training_are_understood():
     state = DashboardState()
     state.begin(grpo_info(), now=0.0)

@@ -116,6 +116,7 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
             if kind == "train_begin":
                 reporter.start(RunInfo(run_name=run_dir.name, model=str(recipe.model_name_or_path),
                                        trainer=trainer, total_steps=int(event.get("max_steps") or 0),
+                                       minutes=recipe.max_train_minutes,
                                        output_dir=str(run_dir), reward_names=names, reward_weights=weights))
             elif kind == "log":
                 reporter.update(int(event["step"]), event["metrics"])

@@ -66,6 +66,7 @@ class RunInfo:
     model: str
     trainer: str = "grpo"  # "grpo" | "sft"
     total_steps: int = 0
+    minutes: float | None = None  # max_train_minutes: the run may end before total_steps
     output_dir: str = ""
     reward_names: list[str] = field(default_factory=list)
     reward_weights: list[float] = field(default_factory=list)
@@ -138,7 +139,11 @@ class DashboardState:
     @property
     def eta(self) -> float | None:
         spp = self.sec_per_step
-        return None if spp is None or not self.total_steps else spp * max(self.total_steps - self.step, 0)
+        eta = None if spp is None or not self.total_steps else spp * max(self.total_steps - self.step, 0)
+        if self.info is not None and self.info.minutes and spp is not None:  # the time budget may end it first
+            left = max(self.info.minutes * 60 - self.elapsed, 0.0)
+            eta = left if eta is None else min(eta, left)
+        return eta
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -209,7 +214,7 @@ def describe_run(info: RunInfo) -> str:
     """The first line a plain log prints."""
     parts = [f"r1 {info.trainer}", f"run {info.run_name}", f"model {info.model}"]
     if info.total_steps:
-        parts.append(f"{info.total_steps} steps")
+        parts.append(f"{info.total_steps} steps" + (f" or {info.minutes:g} min" if info.minutes else ""))
     if info.reward_names:
         weights = list(info.reward_weights) + [1.0] * len(info.reward_names)
         parts.append("rewards " + " + ".join(f"{n}*{w:g}" for n, w in zip(info.reward_names, weights)))
