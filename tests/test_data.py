@@ -40,11 +40,18 @@ def test_arithmetic_completions_earn_full_format_and_accuracy():
     """SFT on these teaches exactly what the GRPO rewards ask for (two reasoning lines, both tags)."""
     from r1cli.rewards import get_reward_calculator
 
-    rows = [r for level in ("easy", "medium", "hard") for r in generate(level, "train", size=20)]
+    rows = [r for level in ("add", "easy", "medium", "hard") for r in generate(level, "train", size=20)]
     scores = get_reward_calculator(["accuracy", "format", "tag_count"]).score(
         [r["completion"] for r in rows], solution=[r["solution"] for r in rows]).per_reward
     assert all(v == 1.0 for name in scores for v in scores[name])
     assert not any("Multiplication comes" in r["completion"] for r in rows if "+" not in r["prompt"] and "-" not in r["prompt"])
+
+
+def test_arithmetic_add_level_is_one_addition_on_1_to_50():
+    rows = generate("add", "test", size=100)
+    for row in rows:
+        a, b = row["prompt"].removeprefix("What is ").removesuffix("?").split(" + ")
+        assert 1 <= int(a) <= 50 and 1 <= int(b) <= 50 and row["solution"] == str(int(a) + int(b))
 
 
 def test_arithmetic_rejects_unknown_config_and_split():

@@ -4,7 +4,8 @@ Usable anywhere a dataset name is (``dataset_name: arithmetic``), with no
 download. Train and test never overlap: each problem is assigned to a split by
 a hash of its text, so a problem generated for one split can never appear in
 the other, whatever the sizes or seeds. ``dataset_config`` picks the
-difficulty (``easy``, ``medium``, ``hard``).
+difficulty: ``add`` (one addition on 1..50, the quickstart's), ``easy`` (+ or - on 1..20),
+``medium`` (+, - or x on 1..50), ``hard`` (two of those).
 
 Columns: ``prompt`` (the problem), ``solution`` (the exact integer, as text),
 ``completion`` (a worked answer in the <think>/<answer> format, for SFT
@@ -16,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import random
 
-BUILTIN_DATASETS = {"arithmetic": "integer arithmetic problems with exact answers (configs: easy, medium, hard)"}
+BUILTIN_DATASETS = {"arithmetic": "integer arithmetic problems with exact answers (configs: add, easy, medium, hard)"}
 
 # level -> (operators, largest operand, number of operations)
 LEVELS = {
+    "add": ("+", 50, 1),
     "easy": ("+-", 20, 1),
     "medium": ("+-*", 50, 1),
     "hard": ("+-*", 50, 2),
