@@ -207,15 +207,15 @@ def test_real_time_eval_metrics_land_in_metrics_jsonl_at_the_right_steps(tiny_mo
 
     train, test = make_dataset(["spread"] * 8), make_dataset(["spread"] * 5)
     trainer = EnhancedGRPOTrainer(
-        str(tiny_model_dir), reward_funcs=[accuracy, length], args=config(tmp_path, max_steps=4), train_dataset=train,
+        str(tiny_model_dir), reward_funcs=[accuracy, length], args=config(tmp_path, max_steps=5), train_dataset=train,
         eval_dataset=test, eval_steps=2, eval_on_start=True, max_eval_samples=3, callbacks=[MetricsCallback()],
     )
     trainer.train()
     records = read_metrics(tmp_path / "run")
     evals = [r for r in records if "eval/accuracy" in r]
-    assert [r["step"] for r in evals] == [0, 2, 4]
+    assert [r["step"] for r in evals] == [0, 2, 4, 5]  # and the last step, off the eval_steps grid
     assert all(r["eval/samples"] == 3 and r["eval/accuracy"] == pytest.approx(1 / 3) for r in evals)
-    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4]  # eval did not swallow a train log
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4, 5]  # eval did not swallow a train log
     # The step-0 numbers are exactly what generate() + the same reward gives on the untrained model.
     model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
     outputs = generate(model, tokenizer, test["prompt"][:3], max_new_tokens=6)
@@ -330,4 +330,4 @@ def test_two_processes_make_the_same_decisions(tiny_model_dir, tmp_path, mode, p
     steps = [e for e in logs[0] if "reject_sampling/groups_total" in e]
     assert len(steps) == 3 and all(e["reject_sampling/groups_total"] == per_device * 2 // 4 for e in steps)
     assert sum(e["reject_sampling/rejected_initial"] for e in steps) > 0  # flat prompts were drawn and judged
-    assert [e["eval/samples"] for e in logs[0] if "eval/samples" in e] == [5]
+    assert [e["eval/samples"] for e in logs[0] if "eval/samples" in e] == [5, 5]  # at eval_steps=2 and the last step

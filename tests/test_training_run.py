@@ -156,16 +156,23 @@ def test_output_dir_rules(tmp_path):
 
 
 def test_time_budget_ends_the_run_with_the_model_saved(tmp_path, tiny_model_dir):
-    # 0.001 minutes is over after the first step: the run must end there, normally, with its final model.
-    path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\nmax_train_minutes: 0.001\n")
+    # 0.06 s is over after a step or two of the tiny model: the run must end there, normally, with its final model.
+    path = recipe(tmp_path, tiny_model_dir, steps=200, extra=(
+        "report_to: none\nmax_train_minutes: 0.001\neval_dataset_name: " + str(tmp_path / "d.jsonl") +
+        "\neval_steps: 50\nmax_eval_samples: 2\n"))
     result = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live"], capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["stopped_by_time_budget"] is True and summary["interrupted_by"] is None
-    assert summary["global_step"] == 1 and summary["max_steps"] == 200
+    stopped = summary["global_step"]
+    assert 1 <= stopped < 200 and summary["max_steps"] == 200
     assert (tmp_path / "run" / "model.safetensors").exists()
     assert "malloc tuned for CPU training: True" in (tmp_path / "run" / "training.log").read_text()
+    # The step the budget ended on is evaluated, though it is off the eval_steps grid.
+    evals = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+             if "eval/accuracy" in line]
+    assert [r["step"] for r in evals] == [stopped]
 
 
 def test_resume_hint_repeats_overrides_but_hides_secret_values():

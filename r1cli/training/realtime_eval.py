@@ -2,8 +2,8 @@
 
 ``EnhancedGRPOTrainer`` adds a :class:`RealtimeEvalCallback` when it has an
 eval dataset and ``eval_steps`` / ``eval_on_start``; the callback calls
-``trainer.run_realtime_eval()`` before the first step (``eval_on_start``) and
-after every ``eval_steps``-th optimizer step. ``run_realtime_eval`` generates
+``trainer.run_realtime_eval()`` before the first step (``eval_on_start``),
+after every ``eval_steps``-th optimizer step and after the last one. ``run_realtime_eval`` generates
 (greedy by default) for the first ``max_samples`` eval prompts with
 ``r1cli.evaluation.generation.generate``, scores the completions with the
 trainer's own reward functions (same call contract as TRL: ``prompts``,
@@ -70,7 +70,10 @@ class RealtimeEvalCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         trainer = self._trainer()
         every = trainer.realtime_eval.eval_steps if trainer is not None else None
-        if every and state.global_step % every == 0:
+        # The last step is evaluated too, so a run's curve ends where its model does: at max_steps, or
+        # where max_train_minutes ended it (not on Ctrl-C, where the user wants out now).
+        last = state.global_step >= state.max_steps or getattr(control, "time_budget_reached", False)
+        if every and (state.global_step % every == 0 or last):
             self._run(state.global_step)
 
 

@@ -209,6 +209,7 @@ def _time_budget_callback(minutes: float):
                 self.stopped_at = state.global_step
                 logger.info("max_train_minutes=%s reached at step %d: stopping", minutes, state.global_step)
                 control.should_training_stop = True
+                control.time_budget_reached = True  # read by the real-time eval: this is the last step
             return control
 
     return StopAfterTime()
