@@ -1,6 +1,6 @@
 """`r1 report RUN_DIR`: plots of a run's metrics.jsonl as a PNG and a self-contained HTML page.
 
-    paths = write_report(Path("runs/quickstart-grpo"))   # report.png, report.html inside the run
+    paths = write_report(Path("runs/quickstart/grpo"))   # report.png, report.html inside the run
 
 Panels (each drawn only when the run logged its metrics): every reward's mean,
 the weighted total with its spread, accuracy (train reward and real-time eval),
@@ -45,7 +45,7 @@ def panels(records: list[dict]) -> list[tuple[str, list[Series]]]:
         ("Reward per function (train mean)", [series(records, f"rewards/{n}/mean", n) for n in rewards]),
         ("Total reward (weighted)", [series(records, "reward", "mean"), series(records, "reward_std", "std")]),
         ("Accuracy", [series(records, "rewards/accuracy/mean", "train (sampled)"),
-                      series(records, "eval/accuracy", "held-out eval (greedy)")]),
+                      series(records, "eval/accuracy", "held-out eval (real-time)")]),
         ("Completion length (tokens)", [series(records, "completions/mean_length", "mean"),
                                         series(records, "completions/max_length", "max")]),
         ("Clipped completions (share)", [series(records, "completions/clipped_ratio", "clipped")]),

@@ -46,7 +46,7 @@ def test_panels_follow_the_metrics_present(tmp_path):
     records = read_jsonl(run_dir(tmp_path) / "metrics.jsonl")
     titles = dict(panels(records))
     assert [s.label for s in titles["Reward per function (train mean)"]] == ["accuracy", "format"]
-    assert [s.label for s in titles["Accuracy"]] == ["train (sampled)", "held-out eval (greedy)"]
+    assert [s.label for s in titles["Accuracy"]] == ["train (sampled)", "held-out eval (real-time)"]
     assert titles["Accuracy"][1].steps == [2, 4]
     assert "Reject sampling: zero-spread groups" in titles
     sft_only = panels([{"step": 1, "loss": 1.0}])

@@ -260,6 +260,8 @@ def plain_lines(state: DashboardState, step: int, clean: dict[str, float]) -> li
     """``step 3/40 | loss ... | 15.2s/step`` for the train keys, ``eval step 3 | ...`` for the eval ones."""
     train = {k: v for k, v in clean.items() if not k.startswith("eval/")}
     evals = {k.removeprefix("eval/"): v for k, v in clean.items() if k.startswith("eval/")}
+    if "accuracy" in evals:  # said once: the accuracy reward's mean repeats it for a 0/1 reward
+        evals.pop("rewards/accuracy/mean", None)
     lines = []
     body = _fields(state, train, sft_extras=state.trainer == "sft")
     if body:
