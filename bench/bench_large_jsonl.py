@@ -39,14 +39,28 @@ def write_file(path: Path, rows: int, kb: int, samples: int = 4) -> int:
     return path.stat().st_size
 
 
+# Linux counts a parent's resident memory at fork in the child's peak RSS (it keeps the old image's
+# high-water mark across exec), so a child of a big process (pytest with torch loaded) would
+# report that process's size. The command runs under this small launcher instead, which reports
+# its child's own peak.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "proc = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(proc.pid, 0)\n"
+    "print('\\nMARK=' + str(usage.ru_maxrss), flush=True)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+_MARK = "peak-rss-kb"
+
+
 def peak_rss(argv: list[str]) -> tuple[int, float, float, str]:
     """(exit status, seconds, peak RSS in MB of that process alone, last output) for one command."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must be told
-    return proc.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024, output.decode(errors="replace")[-2000:]
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER.replace("MARK", _MARK), *argv],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
+    seconds = time.perf_counter() - started
+    output, _, peak = done.stdout.decode(errors="replace").rpartition(f"\n{_MARK}=")
+    return done.returncode, seconds, int(peak) / 1024, output[-2000:]
 
 
 def main() -> None:
