@@ -23,14 +23,6 @@ def gsm8k_file():
     return str(SHARED_DATA / "gsm8k_test.jsonl")
 
 
-@pytest.fixture(scope="module")
-def second_model(tmp_path_factory):
-    """Another tiny model with different random weights: something to compare against."""
-    from tiny_model import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model-b"), seed=1)
-
-
 def invoke(*argv):
     result = runner.invoke(app, ["eval", *map(str, argv)])
     assert "Traceback" not in result.output

@@ -19,13 +19,6 @@ def data_file(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def second_model(tmp_path_factory):
-    from tiny_model import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model-b"), seed=1)
-
-
 def invoke(*argv):
     result = runner.invoke(app, ["eval", *map(str, argv)])
     assert "Traceback" not in result.output
