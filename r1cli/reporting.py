@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r1cli.errors import DataError
-from r1cli.io import atomic_open, read_jsonl, refuse_overwrite
+from r1cli.files import atomic_open, read_jsonl, refuse_overwrite
 
 
 @dataclass

@@ -500,7 +500,7 @@ class _Fold:
 
 
 def _check_output(out_path: Path | None, path: Path, force: bool) -> None:
-    from r1cli.io import refuse_overwrite
+    from r1cli.files import refuse_overwrite
 
     if out_path is None:
         return
@@ -536,7 +536,7 @@ def score_file(
     name or path in a fresh process (built-ins, plugins in importable modules,
     ``module:function``, ``file.py:function``, entry points).
     """
-    from r1cli.io import JSON_ERRORS, atomic_open
+    from r1cli.files import JSON_ERRORS, atomic_open
     from r1cli.rewards import get_reward_calculator
 
     path = Path(path)

@@ -41,7 +41,7 @@ def test_report_writes_png_and_self_contained_html(tmp_path):
 
 
 def test_panels_follow_the_metrics_present(tmp_path):
-    from r1cli.io import read_jsonl
+    from r1cli.files import read_jsonl
 
     records = read_jsonl(run_dir(tmp_path) / "metrics.jsonl")
     titles = dict(panels(records))

@@ -20,7 +20,7 @@ from r1cli.ui.dashboard import (
     render_dashboard,
     summary_table,
 )
-from r1cli.ui.dashboard_panels import SPARK_BLOCKS, sparkline
+from r1cli.ui.dashboard_panels import SPARK_BLOCKS, trend_line
 
 ANSI = re.compile(r"\x1b\[")
 REWARDS = ["accuracy", "format", "tag_count"]
@@ -145,7 +145,7 @@ def test_sft_frame_shows_loss_history_token_accuracy_and_eval_loss():
     assert_fits(lines, 80, 24)
     assert "r1 sft" in text and "step 30/100" in text and "500 tok/s" in text
     loss = next(line for line in lines if "loss" in line and "0.5000" in line)
-    assert sparkline([2.0 - s / 20 for s in range(1, 31)], 30) in loss
+    assert trend_line([2.0 - s / 20 for s in range(1, 31)], 30) in loss
     assert "token acc" in text and "0.700" in text and "lr 2.0e-05" in text
     assert "eval · step 30" in text and "1.2000" in text  # eval_loss at step 30
     assert "rewards" not in text
@@ -160,11 +160,11 @@ def test_first_frame_before_any_metrics():
     assert "waiting for the first logged step" in "\n".join(lines)
 
 
-def test_sparkline_scales_between_min_and_max_and_keeps_the_latest_values():
-    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8) == SPARK_BLOCKS
-    assert sparkline(range(100), 8) == SPARK_BLOCKS  # only the last eight, rescaled to their own range
-    assert sparkline([0.5] * 3, 10) == "▄▄▄"
-    assert sparkline([], 10) == "" and sparkline([1.0], 0) == ""
+def test_trend_line_scales_between_min_and_max_and_keeps_the_latest_values():
+    assert trend_line([0, 1, 2, 3, 4, 5, 6, 7], 8) == SPARK_BLOCKS
+    assert trend_line(range(100), 8) == SPARK_BLOCKS  # only the last eight, rescaled to their own range
+    assert trend_line([0.5] * 3, 10) == "▄▄▄"
+    assert trend_line([], 10) == "" and trend_line([1.0], 0) == ""
 
 
 # --- state -------------------------------------------------------------------

@@ -61,7 +61,7 @@ def eval_(
 ) -> None:
     """Measure a model (or two, or a file of completions) on math problems: accuracy, pass@k, maj@k, format, length."""
     from r1cli.evaluation import evaluate as ev
-    from r1cli.io import refuse_overwrite
+    from r1cli.files import refuse_overwrite
     from r1cli.ui import eval_view
 
     if output is not None:

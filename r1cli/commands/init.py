@@ -48,7 +48,7 @@ def init(
             raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint=flag)
     path = path or Path("recipe.yaml")
     if path.exists() and not force:  # ask nothing if the answer cannot be written
-        from r1cli.io import refuse_overwrite
+        from r1cli.files import refuse_overwrite
 
         refuse_overwrite(path, force)
     interactive = not yes

@@ -110,7 +110,7 @@ def render_recipe(values: dict[str, Any], title: str) -> str:
 def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False) -> None:
     """Validate the rendered recipe first; write it atomically only if it is valid."""
     from r1cli.config.validate import validate_recipe
-    from r1cli.io import atomic_write_text, refuse_overwrite
+    from r1cli.files import atomic_write_text, refuse_overwrite
 
     refuse_overwrite(path, force)
     text = render_recipe(values, title)

@@ -584,7 +584,7 @@ def _is_results_file(path: Path) -> bool:
 
 def _flatten_results(path: Path, out: Path) -> Path:
     """An ``r1 eval --output`` file as one row per sample (prompt, completion, solution, num_tokens)."""
-    from r1cli.io import JSON_ERRORS
+    from r1cli.files import JSON_ERRORS
     from r1cli.scoring import read_lines
 
     with open(out, "w", encoding="utf-8", errors=JSON_ERRORS) as handle:
@@ -641,7 +641,7 @@ def _sample_record(report: EvalReport, sample: Sample) -> dict:
 
 def write_results(reports: Sequence[EvalReport], path: str | Path, *, force: bool = False) -> None:
     """Every item of every report, one JSON line each (atomically; an existing file only with ``force``)."""
-    from r1cli.io import JSON_ERRORS, atomic_open
+    from r1cli.files import JSON_ERRORS, atomic_open
 
     with atomic_open(path, "w", force=force, errors=JSON_ERRORS) as handle:
         for report in reports:

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from transformers import TrainerCallback
 
-from r1cli.io import refuse_overwrite
+from r1cli.files import refuse_overwrite
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class MetricsCallback(TrainerCallback):
         self._open(args, state)
         metrics = {key: _plain(value) for key, value in logs.items() if key != "step"}
         record = {"step": state.global_step, **metrics}
-        # Appended line by line (not via r1cli.io's atomic whole-file writes): a crash loses at most the last line.
+        # Appended line by line (not via r1cli.files's atomic whole-file writes): a crash loses at most the last line.
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         self.emit({"event": "log", "step": state.global_step, "epoch": state.epoch, "metrics": metrics})
@@ -117,7 +117,7 @@ class MetricsCallback(TrainerCallback):
 
 def read_metrics(path: str | Path) -> list[dict]:
     """The records of a ``metrics.jsonl`` file (or of ``<dir>/metrics.jsonl``), in order."""
-    from r1cli.io import read_jsonl
+    from r1cli.files import read_jsonl
 
     path = Path(path)
     return read_jsonl(path / METRICS_FILE if path.is_dir() else path)

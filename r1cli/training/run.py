@@ -36,7 +36,7 @@ import yaml
 from r1cli.config import Recipe
 from r1cli.config.secrets import redact
 from r1cli.errors import OutputExistsError, R1Error
-from r1cli.io import atomic_write_text
+from r1cli.files import atomic_write_text
 
 logger = logging.getLogger("r1cli")
 RUN_MARKERS = ("config.yaml", "metrics.jsonl", "training.log", "summary.json")

@@ -87,7 +87,7 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def sparkline(values: Sequence[float], width: int) -> str:
+def trend_line(values: Sequence[float], width: int) -> str:
     """The last ``width`` values as unicode blocks, scaled between their own min and max."""
     recent = list(values)[-width:] if width > 0 else []
     if not recent:
@@ -175,7 +175,7 @@ def trend_lines(rows: list[tuple[str, str, Sequence[float]]], width: int) -> lis
         line = Text.assemble((label.ljust(label_w), "dim"), "  ", (value.rjust(value_w), "bold"))
         if spark_w >= 4:
             line.append("  ")
-            line.append(sparkline(history, spark_w), style="cyan")
+            line.append(trend_line(history, spark_w), style="cyan")
         lines.append(_fit(line, width))
     return lines
 
@@ -198,7 +198,7 @@ def _rewards_section(state: DashboardState, width: int) -> Section:
         line = Text.assemble(label, (cols, "bold"), f"  {fmt_num(state.latest.get(std_key)):>7}")
         if spark_w >= 5:
             line.append("  ")
-            line.append(sparkline(state.history.get(mean_key, ()), spark_w), style="cyan")
+            line.append(trend_line(state.history.get(mean_key, ()), spark_w), style="cyan")
         lines.append(_fit(line, width))
     return Section(_title("rewards", state.seen_at.get("reward")), lines)
 

@@ -17,7 +17,7 @@ from r1cli.ui.console import console, err_console
 _BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(counts: list[int]) -> str:
+def histogram_bars(counts: list[int]) -> str:
     """One character per bin, height by count; a space for an empty bin."""
     top = max(counts, default=0)
     if top == 0:
@@ -36,7 +36,7 @@ def _row(s: RewardSummary) -> list[str]:
     nulls = str(s.nulls) + (f" ({s.timeouts} t/o)" if s.timeouts else "")
     weight = "" if s.weight is None else f"{s.weight:g}"
     return [escape(s.name), weight, _num(s.mean), _num(s.std), _num(s.min, 2), _num(s.max, 2), zeros, nulls,
-            sparkline(s.histogram), _num(s.corr_accuracy, 2)]
+            histogram_bars(s.histogram), _num(s.corr_accuracy, 2)]
 
 
 def render_report(report: ScoreReport) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1cli.rewards.format import format_reward, tag_count
+from r1cli.rewards.format_rewards import format_reward, tag_count
 
 
 @pytest.mark.parametrize(
