@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 from r1cli import errors
 from r1cli.errors import DataError, R1Error, UsageError
 
-DEFAULT_REWARDS = ("accuracy", "format", "tag_count")
+from r1cli.rewards.calculator import DEFAULT_REWARDS  # noqa: E402  (re-exported: the defaults have one owner)
 CHUNK_ROWS = 64
 SNIPPET_CHARS = 400
 # Suspicious-pattern thresholds: a "high" format / rigor score, and the share of

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
+from r1cli.rewards.calculator import DEFAULT_REWARDS
+
 GROUPS = {
     "run": "Run",
     "launch": "Launch (several processes or GPUs)",
@@ -97,7 +99,7 @@ class R1Config:
     dataset_mixture: dict | None = key(None, group="data",
         help="Mix several datasets: {datasets: [{id, config, split, columns, weight}], seed, test_split_size}.")
     # -- rewards -----------------------------------------------------------
-    reward_funcs: list[str] = key(group="rewards", factory=lambda: ["accuracy", "format", "tag_count"],
+    reward_funcs: list[str] = key(group="rewards", factory=lambda: list(DEFAULT_REWARDS),
         help="Reward names from the registry, or custom rewards as package.module:function or file.py:function.")
     reward_weights: list[float] | None = key(None, group="rewards",
         help="One weight per reward function; None weighs each 1.0. The total is TRL's weighted sum.")

@@ -11,7 +11,7 @@ Importing this package registers the built-in rewards and imports nothing heavy
 """
 
 from r1cli.rewards import accuracy, format_rewards, length, reasoning, repetition  # noqa: F401  (registers the built-ins)
-from r1cli.rewards.calculator import RewardCalculator, RewardScores, get_reward_calculator
+from r1cli.rewards.calculator import DEFAULT_REWARDS, RewardCalculator, RewardScores, get_reward_calculator
 from r1cli.rewards.registry import (
     REWARD_FUNCS_REGISTRY,
     Param,
@@ -22,8 +22,11 @@ from r1cli.rewards.registry import (
     get_reward_spec,
     register_reward,
 )
+from r1cli.rewards.selection import calculator_for
 
 __all__ = [
+    "DEFAULT_REWARDS",
+    "calculator_for",
     "REWARD_FUNCS_REGISTRY",
     "Param",
     "ParamSpec",

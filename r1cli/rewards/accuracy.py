@@ -483,6 +483,7 @@ def correctness(completions: Sequence[Any], solution: Any, timeout: float | None
     range=(0.0, 1.0),
     description="1.0 if the final answer equals the gold (math-verify), 0.0 if not; None if the gold cannot be parsed or it timed out.",
     params={"timeout": Param("Seconds allowed for each parse and verification.", gt=0)},
+    verifies_answers=True,
 )
 def accuracy(
     completions: list,

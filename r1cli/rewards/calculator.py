@@ -6,6 +6,12 @@ unique metric name (``length``, ``length_2``...). ``calc.funcs`` and
 ``calc.weights`` go straight into ``GRPOTrainer(reward_funcs=...)`` and
 ``GRPOConfig(reward_weights=...)``; ``calc.score(...)`` computes the same
 numbers outside training, with the total summed exactly as TRL sums it.
+
+A command builds its calculator once (:func:`r1cli.rewards.selection.calculator_for`)
+and hands that object to every consumer: the trainer, the dashboard, real-time
+eval, ``score``, ``eval`` and ``dry-run``. The calculator owns the facts they
+share: the metric names, the weights, the weighted total
+(:func:`weighted_total`) and which reward is "accuracy" (:attr:`RewardCalculator.accuracy_name`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from typing import Any, Sequence
 from r1cli.errors import RewardError
 from r1cli.rewards.registry import RewardSpec, check_reward_kwargs, get_reward_spec
 from r1cli.rewards.timeout import timeout_count
+
+# The rewards a command uses when neither its flags nor a recipe name any (also the schema's default).
+DEFAULT_REWARDS = ("accuracy", "format", "tag_count")
+# What `r1 eval` adds, at weight 0, when no chosen reward verifies answers: accuracy is what it measures.
+VERIFIER = "accuracy"
 
 
 class BoundReward:
@@ -89,6 +100,32 @@ class RewardCalculator:
         self.names = _metric_names([s.name for s in specs])
         self.kwargs = [s.resolved_kwargs(k) for s, k in zip(specs, kwargs)]
         self.funcs = [BoundReward(s, k, n) for s, k, n in zip(specs, kwargs, self.names)]
+
+    @property
+    def accuracy_name(self) -> str | None:
+        """The metric name of the reward that verifies answers (the first one), or None when none does.
+
+        The one rule for "which reward is accuracy" (``eval/accuracy``, ``r1 eval``, ``r1 score``):
+        a reward registered with ``verifies_answers=True``. No other reward is ever relabelled as accuracy.
+        """
+        return next((n for n, s in zip(self.names, self.specs) if s.verifies_answers), None)
+
+    def weight_of(self, name: str) -> float:
+        return self.weights[self.names.index(name)]
+
+    def with_verifier(self) -> "RewardCalculator":
+        """This calculator, or a copy with :data:`VERIFIER` first at weight 0 when no reward verifies answers.
+
+        For measuring (``r1 eval``): accuracy is reported without changing the total the user asked for.
+        """
+        if self.accuracy_name is not None:
+            return self
+        spec = get_reward_spec(VERIFIER)
+        return RewardCalculator([spec, *self.specs], [0.0, *self.weights], [{}, *self.kwargs])
+
+    def describe(self) -> list[tuple[str, float]]:
+        """``(metric name, weight)`` per reward, in order: what a dashboard or a report lists."""
+        return list(zip(self.names, self.weights))
 
     @property
     def refs(self) -> list[str]:

@@ -33,16 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from r1cli.errors import RewardError
+from r1cli.rewards.calling import RESERVED_KWARGS  # TRL's own reward arguments: never tunables
 from r1cli.rewards.params import REQUIRED, Param, ParamSpec, bounds_problem, type_hints, type_problem
 
 ENTRY_POINT_GROUP = "r1cli.rewards"
 # Reward files named by path are imported as modules under this package name.
 _FILE_MODULE_PREFIX = "r1cli_user_rewards."
 
-# Keyword arguments TRL (and `r1 score`) pass to every reward; never tunables.
-RESERVED_KWARGS = frozenset(
-    {"completions", "prompts", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments", "kwargs"}
-)
 
 
 @dataclass(frozen=True)
@@ -59,6 +56,9 @@ class RewardSpec:
     ref: str = ""  # how to find it again in a fresh process (name or module:function)
     range_fn: Callable[[dict], tuple[float, float]] | None = None
     validate: Callable[[dict], str | None] | None = None
+    # True for a reward that checks the final answer against the gold (1.0 = correct). The one rule for
+    # "which reward is accuracy" (RewardCalculator.accuracy_name) reads this flag and nothing else.
+    verifies_answers: bool = False
 
     def resolved_kwargs(self, kwargs: dict | None = None) -> dict:
         """Defaults overlaid with ``kwargs`` (which must already be checked)."""
@@ -124,13 +124,16 @@ def register_reward(
     description: str | None = None,
     params: dict[str, str | Param] | None = None,
     validate: Callable[[dict], str | None] | None = None,
+    verifies_answers: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Decorator: register ``func`` as reward ``name``.
 
     ``range`` is what one call can return (a tuple, or a function of the
     resolved parameters when it depends on them); ``description`` defaults to
     the docstring's first line; ``params`` gives help and bounds per keyword-only
-    tunable; ``validate(params) -> message | None`` checks combinations.
+    tunable; ``validate(params) -> message | None`` checks combinations;
+    ``verifies_answers`` marks a reward that scores 1.0 exactly when the final
+    answer equals the gold (what ``eval/accuracy`` and ``r1 eval`` report).
     """
 
     def decorator(func: Callable) -> Callable:
@@ -144,7 +147,8 @@ def register_reward(
         if importable and module.startswith(_FILE_MODULE_PREFIX):
             ref = f"{getattr(sys.modules.get(module), '__file__', module)}:{qualname}"
         spec = build_spec(
-            name, func, range=range, description=description, params=params, validate=validate, source=source, ref=ref
+            name, func, range=range, description=description, params=params, validate=validate, source=source, ref=ref,
+            verifies_answers=verifies_answers,
         )
         REWARD_FUNCS_REGISTRY.add(spec)
         func.__r1_reward_spec__ = spec
@@ -163,6 +167,7 @@ def build_spec(
     validate: Callable[[dict], str | None] | None = None,
     source: str = "plugin",
     ref: str | None = None,
+    verifies_answers: bool = False,
 ) -> RewardSpec:
     """Describe ``func`` as a reward: parameters and needed columns from its signature."""
     if not callable(func):
@@ -205,6 +210,7 @@ def build_spec(
         ref=ref or name,
         range_fn=range if callable(range) else None,
         validate=validate,
+        verifies_answers=verifies_answers,
     )
 
 

@@ -37,7 +37,9 @@ def run_wizard(template: Template) -> InitChoices:
     choices.prompt_column = _ask(questionary.text("Prompt column (empty: detect):", default=base.get("dataset_prompt_column") or "")) or None
     choices.solution_column = _ask(questionary.text("Gold answer column (empty: detect):", default=base.get("dataset_solution_column") or "")) or None
     if base.get("trainer", "grpo") == "grpo":
-        current = base.get("reward_funcs", ["accuracy", "format", "tag_count"])
+        from r1cli.rewards.calculator import DEFAULT_REWARDS
+
+        current = base.get("reward_funcs", list(DEFAULT_REWARDS))
         picked = _ask(questionary.checkbox("Rewards:", choices=[questionary.Choice(n, checked=n in current) for n in available_rewards()]))
         # Keep the template's order for rewards it already had; new ones follow.
         choices.rewards = [n for n in current if n in picked] + [n for n in picked if n not in current] or current
