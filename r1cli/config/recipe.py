@@ -14,7 +14,7 @@ from typing import Any
 
 from r1cli.config.schema import R1_KEYS
 from r1cli.config.trl_fields import trl_fields
-from r1cli.config.validate import ValidationReport, validate_recipe
+from r1cli.config.validate import LAYERS, ValidationReport, validate_recipe
 from r1cli.errors import ConfigError
 
 
@@ -47,9 +47,10 @@ class Recipe:
         return {k: self.values[k] for k in R1_KEYS}
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None) -> Recipe:
-    """Validate and load; raises :class:`ConfigError` listing every error."""
-    report = validate_recipe(path, overrides=overrides, trainer=trainer)
+def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None,
+                layers: tuple[str, ...] = LAYERS) -> Recipe:
+    """Validate (the given :data:`~r1cli.config.validate.LAYERS`) and load; raises :class:`ConfigError` listing every error."""
+    report = validate_recipe(path, overrides=overrides, trainer=trainer, layers=layers)
     if not report.ok:
         errors = report.errors
         lines = "\n  ".join(f.format() for f in errors)

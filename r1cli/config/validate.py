@@ -293,15 +293,24 @@ def _check_reachable_threshold(raw: RawRecipe, ranges: list[tuple[float, float] 
                     "raise it or delete it")
 
 
-def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
+def _check_paths(raw: RawRecipe) -> None:
+    """The "paths" layer: a model and data are given, and local paths exist on this machine."""
     if not _value(raw, "model_name_or_path"):
         raw.error("model_name_or_path", "no model given", "add `model_name_or_path: <hub id or local path>`", line=1)
     if not _value(raw, "dataset_name") and not _value(raw, "dataset_mixture"):
         raw.error("dataset_name", "no training data given", "add `dataset_name: <hub id or local file>`", line=1)
     _check_local_files(raw)
     _check_builtin_model(raw)
+
+
+def _check_reward_layer(raw: RawRecipe, trainer: str) -> None:
+    """The "rewards" layer: reward names, weights, parameters and the reject-sampling threshold."""
     if trainer == "grpo":
         _check_reachable_threshold(raw, _check_rewards(raw))
+
+
+def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
+    """Rules that tie keys together and need nothing outside the recipe (part of the "schema" layer)."""
     evaluates = _value(raw, "eval_steps") is not None or _value(raw, "eval_on_start")
     if evaluates and not _value(raw, "eval_dataset_name") and not _value(raw, "eval_dataset_split"):
         key = "eval_steps" if "eval_steps" in raw.values else "eval_on_start"
@@ -411,9 +420,26 @@ def _check_global_batch(raw: RawRecipe, processes: int) -> None:
                   "make per_device_train_batch_size x processes x gradient_accumulation_steps a multiple of num_generations")
 
 
+# Validation layers, cheapest first; a command chooses the ones it depends on.
+#   schema   keys, types, ranges, choices and the rules tying keys together (always checked)
+#   rewards  reward names, weights, parameters (imports a custom reward file only when named)
+#   paths    a model and data are given, and local paths exist on this machine
+#   launch   accelerators, process layout and the batch arithmetic that depends on it
+LAYERS = ("schema", "rewards", "paths", "launch")
+# What a command that only scores needs (r1 score / r1 eval --config): not the model or data of the run.
+REWARD_LAYERS = ("schema", "rewards")
+
+
 def validate_recipe(path: str | Path, overrides: list[str] | None = None, trainer: str | None = None,
-                    deep: bool = False) -> ValidationReport:
-    """Check a recipe and return every finding; never raises for problems in the recipe itself."""
+                    deep: bool = False, layers: tuple[str, ...] = LAYERS) -> ValidationReport:
+    """Check a recipe and return every finding; never raises for problems in the recipe itself.
+
+    ``layers`` (see :data:`LAYERS`) selects what is checked beyond the schema; ``deep`` adds the checks
+    that load the tokenizer and the first data rows.
+    """
+    unknown = set(layers) - set(LAYERS)
+    if unknown:
+        raise ValueError(f"unknown validation layers: {', '.join(sorted(unknown))}")
     raw = read_recipe(path)
     report = ValidationReport(path=Path(path))
     if raw.findings and any(f.severity == "error" for f in raw.findings) and not raw.values:
@@ -427,11 +453,16 @@ def validate_recipe(path: str | Path, overrides: list[str] | None = None, traine
     chosen = chosen if chosen in ("grpo", "sft") else "grpo"
     _check_keys_and_types(raw, chosen)
     _check_cross_fields(raw, chosen)
-    _check_accelerators(raw)
-    _check_launch(raw, chosen)
+    if "rewards" in layers:
+        _check_reward_layer(raw, chosen)
+    if "paths" in layers:
+        _check_paths(raw)
+    if "launch" in layers:
+        _check_accelerators(raw)
+        _check_launch(raw, chosen)
     report.values = {name: _value(raw, name) for name in R1_KEYS} | raw.values
     report.lines = raw.lines
-    if deep and not any(f.severity == "error" for f in raw.findings):
+    if deep and "paths" in layers and not any(f.severity == "error" for f in raw.findings):
         from r1cli.config.deep import deep_checks
 
         report.preview = deep_checks(raw, report.values)
