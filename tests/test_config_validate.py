@@ -314,7 +314,7 @@ def test_load_recipe_raises_one_config_error_naming_all(tmp_path):
 
 def test_load_recipe_gives_attribute_access_and_trl_split(tmp_path):
     recipe = load_recipe(write(tmp_path, GOOD + "learning_rate: 2.0e-6\nlora_r: 8\n"))
-    assert recipe.learning_rate == pytest.approx(2e-6)
+    assert recipe.get("learning_rate") == pytest.approx(2e-6)
     assert recipe.trainer == "grpo"
     grpo = recipe.trl_kwargs("grpo")
     assert grpo["learning_rate"] == pytest.approx(2e-6) and "lora_r" not in grpo

@@ -108,15 +108,15 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
         console.print(f"warning: {warning.format()}", soft_wrap=True, markup=False)
     live = sys.stdout.isatty() if live is None else live
     run_dir = output_dir_of(recipe)
-    names = list(recipe.reward_funcs) if trainer == "grpo" else []
-    weights = list(recipe.reward_weights or [1.0] * len(names)) if trainer == "grpo" else []
+    names = list(recipe.r1.reward_funcs) if trainer == "grpo" else []
+    weights = list(recipe.r1.reward_weights or [1.0] * len(names)) if trainer == "grpo" else []
     with make_reporter(live, console) as reporter:
         def on_event(event: dict) -> None:
             kind = event.get("event")
             if kind == "train_begin":
-                reporter.start(RunInfo(run_name=run_dir.name, model=str(recipe.model_name_or_path),
+                reporter.start(RunInfo(run_name=run_dir.name, model=str(recipe.r1.model_name_or_path),
                                        trainer=trainer, total_steps=int(event.get("max_steps") or 0),
-                                       minutes=recipe.max_train_minutes,
+                                       minutes=recipe.r1.max_train_minutes,
                                        output_dir=str(run_dir), reward_names=names, reward_weights=weights))
             elif kind == "log":
                 reporter.update(int(event["step"]), event["metrics"])

@@ -60,7 +60,7 @@ def score(
     choice = choose_rewards(config, overrides, reward_list, weight_list)
     reward_list, weight_list, reward_kwargs = choice.names, choice.weights, choice.kwargs or None
     if choice.recipe is not None:
-        solution_column = solution_column or choice.recipe.dataset_solution_column
+        solution_column = solution_column or choice.recipe.r1.dataset_solution_column
 
     with score_view.progress(enabled=not json_out) as on_progress:
         report = score_file(

@@ -2,8 +2,8 @@
 
 ``load_recipe`` runs the validator and raises one :class:`ConfigError` naming
 every error (``r1 validate`` shows them with fixes). The :class:`Recipe` it
-returns gives attribute access to every key (defaults filled in) and splits
-the values into what each TRL config class accepts.
+returns gives typed access to r1's keys (``recipe.r1``), any key by name
+(``recipe.get``), and splits the values into what each TRL config class accepts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1cli.config.schema import R1_KEYS
+from r1cli.config.schema import R1_KEYS, R1Config
 from r1cli.config.trl_fields import trl_fields
 from r1cli.config.validate import LAYERS, ValidationReport, validate_recipe
 from r1cli.errors import ConfigError
@@ -20,19 +20,31 @@ from r1cli.errors import ConfigError
 
 @dataclass
 class Recipe:
+    """A validated recipe: r1's keys typed as :class:`R1Config` (``recipe.r1``), any key by name (``recipe.get``).
+
+    ``recipe.r1.max_train_minutes`` leads "go to definition" to the key's declaration in
+    :mod:`r1cli.config.schema`; TRL's own keys (``learning_rate``, ``lora_r``...) are read with
+    ``recipe.get(name)``, which falls back to TRL's default when the recipe does not set them.
+    """
+
     path: Path
     values: dict[str, Any]
     report: ValidationReport
     overrides: tuple[str, ...] = ()  # the --set items, so a resume command can repeat them
 
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
-        if name in trl_fields():
-            default = trl_fields()[name].default
-            return None if default == "<dynamic>" else default
-        raise AttributeError(f"recipe has no key {name!r}")
+    @property
+    def r1(self) -> R1Config:
+        """r1's own keys, typed, defaults filled in (read from ``values`` on each access)."""
+        return R1Config(**{name: self.values[name] for name in R1_KEYS if name in self.values})
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Any key's value: as written or resolved, else TRL's default for its fields, else ``default``."""
+        if name in self.values:
+            return self.values[name]
+        field = trl_fields().get(name)
+        if field is not None and field.default != "<dynamic>":
+            return field.default
+        return default
 
     @property
     def trainer(self) -> str:
@@ -84,7 +96,7 @@ def choose_rewards(config: str | Path | None, overrides: list[str] | None, names
         return RewardChoice(None, names, weights, {})
     recipe = load_recipe(config, overrides=list(overrides or []))
     if names is None:
-        names = list(recipe.reward_funcs)
-        weights = weights if weights is not None else recipe.reward_weights
-    kwargs = {k: v for k, v in (recipe.reward_kwargs or {}).items() if k in names}
+        names = list(recipe.r1.reward_funcs)
+        weights = weights if weights is not None else recipe.r1.reward_weights
+    kwargs = {k: v for k, v in (recipe.r1.reward_kwargs or {}).items() if k in names}
     return RewardChoice(recipe, names, weights, kwargs)

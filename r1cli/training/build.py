@@ -41,7 +41,7 @@ class RunParts:
 
 def output_dir_of(recipe: Recipe) -> Path:
     """``output_dir`` from the recipe, else ``runs/<recipe file name>``."""
-    return Path(recipe.output_dir or Path("runs") / recipe.path.stem)
+    return Path(recipe.r1.output_dir or Path("runs") / recipe.path.stem)
 
 
 def training_args(recipe: Recipe, output_dir: Path | None = None):
@@ -64,10 +64,10 @@ def training_args(recipe: Recipe, output_dir: Path | None = None):
     if trainer == "grpo":
         for name in REALTIME_EVAL_KEYS:
             kwargs.pop(name, None)
-        if recipe.reward_weights is not None:
-            kwargs["reward_weights"] = list(recipe.reward_weights)
+        if recipe.r1.reward_weights is not None:
+            kwargs["reward_weights"] = list(recipe.r1.reward_weights)
         return GRPOConfig(**kwargs)
-    if recipe.eval_dataset_name or recipe.eval_dataset_split:
+    if recipe.r1.eval_dataset_name or recipe.r1.eval_dataset_split:
         kwargs.setdefault("eval_strategy", "steps" if recipe.values.get("eval_steps") else "epoch")
     return SFTConfig(**kwargs)
 
@@ -88,8 +88,8 @@ def _move_secrets_to_environment(kwargs: dict) -> None:
 
 
 def _dtype(recipe: Recipe):
-    if recipe.dtype != "auto":
-        return recipe.dtype
+    if recipe.r1.dtype != "auto":
+        return recipe.r1.dtype
     if has_gpu():
         import torch
 
@@ -100,8 +100,8 @@ def _dtype(recipe: Recipe):
 def build_tokenizer(recipe: Recipe):
     from r1cli.models.loading import load_tokenizer
 
-    return load_tokenizer(recipe.model_name_or_path, chat_template=recipe.chat_template,
-                          trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file)
+    return load_tokenizer(recipe.r1.model_name_or_path, chat_template=recipe.r1.chat_template,
+                          trust_remote_code=recipe.r1.trust_remote_code, gguf_file=recipe.r1.gguf_file)
 
 
 def build_model(recipe: Recipe):
@@ -111,8 +111,8 @@ def build_model(recipe: Recipe):
 
     hf_logging.disable_progress_bar()  # the dashboard owns the terminal
 
-    return load_model(recipe.model_name_or_path, dtype=_dtype(recipe), attn_implementation=recipe.attn_implementation,
-                      trust_remote_code=recipe.trust_remote_code, gguf_file=recipe.gguf_file,
+    return load_model(recipe.r1.model_name_or_path, dtype=_dtype(recipe), attn_implementation=recipe.r1.attn_implementation,
+                      trust_remote_code=recipe.r1.trust_remote_code, gguf_file=recipe.r1.gguf_file,
                       quantization=quantization(recipe))
 
 
@@ -133,8 +133,8 @@ def peft_config(recipe: Recipe):
         return None
     from r1cli.models.loading import lora_config_from
 
-    return lora_config_from(r=recipe.lora_r, alpha=recipe.lora_alpha, dropout=recipe.lora_dropout,
-                            target_modules=recipe.lora_target_modules or "all-linear",
+    return lora_config_from(r=recipe.get("lora_r"), alpha=recipe.get("lora_alpha"), dropout=recipe.get("lora_dropout"),
+                            target_modules=recipe.get("lora_target_modules") or "all-linear",
                             modules_to_save=recipe.values.get("lora_modules_to_save"))
 
 
@@ -142,36 +142,36 @@ def _raw_split(recipe: Recipe, name: str | None, split: str, size: int | None = 
     from r1cli.data.sources import load_mixture, load_source
 
     seed = recipe.values.get("seed") or 0
-    if name is None and recipe.dataset_mixture:
-        return load_mixture(recipe.dataset_mixture, split=split, seed=seed)
-    return load_source(name or recipe.dataset_name, config=recipe.dataset_config, split=split, size=size, seed=seed)
+    if name is None and recipe.r1.dataset_mixture:
+        return load_mixture(recipe.r1.dataset_mixture, split=split, seed=seed)
+    return load_source(name or recipe.r1.dataset_name, config=recipe.r1.dataset_config, split=split, size=size, seed=seed)
 
 
 def _prepare(recipe: Recipe, dataset):
     from r1cli.data.prompts import prepare_grpo, prepare_sft
 
     if recipe.trainer == "sft":
-        return prepare_sft(dataset, prompt_column=recipe.dataset_prompt_column,
-                           completion_column=recipe.dataset_completion_column, system_prompt=recipe.system_prompt)
-    return prepare_grpo(dataset, prompt_column=recipe.dataset_prompt_column,
-                        solution_column=recipe.dataset_solution_column, system_prompt=recipe.system_prompt)
+        return prepare_sft(dataset, prompt_column=recipe.r1.dataset_prompt_column,
+                           completion_column=recipe.r1.dataset_completion_column, system_prompt=recipe.r1.system_prompt)
+    return prepare_grpo(dataset, prompt_column=recipe.r1.dataset_prompt_column,
+                        solution_column=recipe.r1.dataset_solution_column, system_prompt=recipe.r1.system_prompt)
 
 
 def build_data(recipe: Recipe, *, limit: int | None = None):
     """(train, eval) datasets, prompts built; eval is None without eval settings. ``limit`` caps train rows."""
     from r1cli.errors import DataError
 
-    size = limit or recipe.max_train_samples
-    train = _raw_split(recipe, None, recipe.dataset_train_split, size=size)
+    size = limit or recipe.r1.max_train_samples
+    train = _raw_split(recipe, None, recipe.r1.dataset_train_split, size=size)
     if size is not None and len(train) > size:
         train = train.shuffle(seed=recipe.values.get("seed") or 0).select(range(size))
     if len(train) == 0:
-        raise DataError(f"the training split {recipe.dataset_train_split!r} is empty", hint="check dataset_name and dataset_train_split")
+        raise DataError(f"the training split {recipe.r1.dataset_train_split!r} is empty", hint="check dataset_name and dataset_train_split")
     train = _prepare(recipe, train)
     eval_ds = None
-    if recipe.eval_dataset_name or recipe.eval_dataset_split:
-        eval_size = recipe.max_eval_samples if recipe.trainer == "grpo" else None
-        eval_ds = _raw_split(recipe, recipe.eval_dataset_name, recipe.eval_dataset_split or "test", size=eval_size)
+    if recipe.r1.eval_dataset_name or recipe.r1.eval_dataset_split:
+        eval_size = recipe.r1.max_eval_samples if recipe.trainer == "grpo" else None
+        eval_ds = _raw_split(recipe, recipe.r1.eval_dataset_name, recipe.r1.eval_dataset_split or "test", size=eval_size)
         eval_ds = _prepare(recipe, eval_ds)
     return train, eval_ds
 
@@ -179,11 +179,11 @@ def build_data(recipe: Recipe, *, limit: int | None = None):
 def build_rewards(recipe: Recipe):
     from r1cli.rewards import get_reward_calculator
 
-    kwargs = {name: dict(params) for name, params in (recipe.reward_kwargs or {}).items()}
-    if "soft_overlong_punishment" in recipe.reward_funcs and recipe.values.get("max_completion_length"):
+    kwargs = {name: dict(params) for name, params in (recipe.r1.reward_kwargs or {}).items()}
+    if "soft_overlong_punishment" in recipe.r1.reward_funcs and recipe.values.get("max_completion_length"):
         # The punishment is relative to the generation limit; default it to the one this run uses.
-        kwargs.setdefault("soft_overlong_punishment", {}).setdefault("max_completion_len", recipe.max_completion_length)
-    return get_reward_calculator(reward_funcs=list(recipe.reward_funcs), reward_weights=recipe.reward_weights,
+        kwargs.setdefault("soft_overlong_punishment", {}).setdefault("max_completion_len", recipe.get("max_completion_length"))
+    return get_reward_calculator(reward_funcs=list(recipe.r1.reward_funcs), reward_weights=recipe.r1.reward_weights,
                                  reward_kwargs=kwargs)
 
 
@@ -220,7 +220,7 @@ def build_trainer(parts: RunParts, callbacks: list | None = None):
     return EnhancedGRPOTrainer(
         reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
         eval_steps=int(eval_steps) if eval_steps else None, eval_on_start=bool(recipe.values.get("eval_on_start")),
-        max_eval_samples=recipe.max_eval_samples, eval_temperature=recipe.eval_temperature,
-        use_reject_sampling=recipe.use_reject_sampling, reject_sampling_mode=recipe.reject_sampling_mode,
-        max_resample_attempts=recipe.max_resample_attempts, reject_sampling_threshold=recipe.reject_sampling_threshold,
-        reject_sampling_fallback=recipe.reject_sampling_fallback, **common)
+        max_eval_samples=recipe.r1.max_eval_samples, eval_temperature=recipe.r1.eval_temperature,
+        use_reject_sampling=recipe.r1.use_reject_sampling, reject_sampling_mode=recipe.r1.reject_sampling_mode,
+        max_resample_attempts=recipe.r1.max_resample_attempts, reject_sampling_threshold=recipe.r1.reject_sampling_threshold,
+        reject_sampling_fallback=recipe.r1.reject_sampling_fallback, **common)

@@ -55,20 +55,20 @@ def model_shape(recipe: Recipe) -> ModelShape:
     from r1cli.errors import ModelError, first_line
     from r1cli.models.loading import resolve_source
 
-    source, gguf_file = resolve_source(recipe.model_name_or_path, recipe.gguf_file)
-    kwargs = {"trust_remote_code": recipe.trust_remote_code, **({"gguf_file": gguf_file} if gguf_file else {})}
+    source, gguf_file = resolve_source(recipe.r1.model_name_or_path, recipe.r1.gguf_file)
+    kwargs = {"trust_remote_code": recipe.r1.trust_remote_code, **({"gguf_file": gguf_file} if gguf_file else {})}
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read the config of {source}: {first_line(exc)}",
                          hint="check model_name_or_path") from exc
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.trust_remote_code)
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.r1.trust_remote_code)
     total = sum(p.numel() for p in model.parameters())
     trainable = total
     if recipe.values.get("use_peft"):
-        targets = recipe.lora_target_modules
-        r = recipe.lora_r or 16
+        targets = recipe.get("lora_target_modules")
+        r = recipe.get("lora_r") or 16
         trainable = 0
         for name, module in model.named_modules():
             if not isinstance(module, torch.nn.Linear) or name.endswith("lm_head"):
@@ -93,7 +93,7 @@ def _score_golds(recipe: Recipe, rows) -> dict[str, Any]:
     from r1cli.rewards import get_reward_calculator
 
     golds = [str(g) for g in rows["solution"]]
-    kwargs = (recipe.reward_kwargs or {}).get("accuracy", {})
+    kwargs = (recipe.r1.reward_kwargs or {}).get("accuracy", {})
     scores = get_reward_calculator(["accuracy"], reward_kwargs={"accuracy": kwargs} if kwargs else None) \
         .score(golds, solution=golds).per_reward["accuracy"]
     failing = [g for g, s in zip(golds, scores) if s != 1.0]
@@ -110,7 +110,7 @@ def _generate(recipe: Recipe, tokenizer, rows, count: int) -> list[dict[str, Any
     model.eval()
     prompts = [rows[i]["prompt"] for i in range(min(count, len(rows)))]
     temperature = float(recipe.values.get("temperature", 1.0) or 0.0)
-    outputs = generate(model, tokenizer, prompts, max_new_tokens=int(recipe.max_completion_length or 256),
+    outputs = generate(model, tokenizer, prompts, max_new_tokens=int(recipe.get("max_completion_length") or 256),
                        temperature=temperature, top_p=float(recipe.values.get("top_p", 1.0) or 1.0),
                        seed=recipe.values.get("seed") or 0)
     completions = [out[0] for out in outputs]
@@ -141,7 +141,7 @@ def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2) -> DryR
     if rendered and rendered[0].rstrip().endswith("<think>"):
         report.warnings.append("the chat template opens <think> itself: format and tag_count rewards cannot reach full score")
     if grpo:
-        budget = int(recipe.max_completion_length or 256)
+        budget = int(recipe.get("max_completion_length") or 256)
         report.budget = {"max_completion_length": budget, "sequence_max": report.prompt_tokens["max"] + budget}
     else:
         max_length = recipe.values.get("max_length", 1024)
@@ -156,7 +156,7 @@ def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2) -> DryR
     from r1cli.hardware import gpu_count
 
     gpus = gpu_count()
-    processes = recipe.num_processes or max(1, gpus)
+    processes = recipe.r1.num_processes or max(1, gpus)
     # On a CPU machine r1 trains in float32 whatever the recipe says (see training_args).
     args_dtype = "float32" if not gpus else ("bfloat16" if recipe.values.get("bf16") else
                                              "float16" if recipe.values.get("fp16") else "float32")

@@ -221,10 +221,10 @@ def _configure_wandb(recipe: Recipe) -> None:
     wants = report_to == "wandb" or (isinstance(report_to, list) and "wandb" in report_to) or report_to == "all"
     if not wants:
         return
-    if recipe.wandb_project:
-        os.environ["WANDB_PROJECT"] = recipe.wandb_project
-    if recipe.wandb_entity:
-        os.environ["WANDB_ENTITY"] = recipe.wandb_entity
+    if recipe.r1.wandb_project:
+        os.environ["WANDB_PROJECT"] = recipe.r1.wandb_project
+    if recipe.r1.wandb_entity:
+        os.environ["WANDB_ENTITY"] = recipe.r1.wandb_entity
 
 
 def _summary(trainer, started: float, interrupted: str | None, time_limited: bool) -> dict[str, Any]:
@@ -275,7 +275,7 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
     checkpoint = on_main_process(start_run_dir)
     _configure_wandb(recipe)
     started = time.time()
-    logs = log_to_file(output_dir / "training.log", debug=debug or bool(recipe.debug_mode)) if main else replica_logging()
+    logs = log_to_file(output_dir / "training.log", debug=debug or bool(recipe.r1.debug_mode)) if main else replica_logging()
     with logs:
         logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
         if not has_gpu():
@@ -286,12 +286,12 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             metrics.subscribe(subscriber)
         stopper = _signal_callback()
         callbacks = [metrics, stopper]
-        budget = _time_budget_callback(recipe.max_train_minutes) if recipe.max_train_minutes else None
+        budget = _time_budget_callback(recipe.r1.max_train_minutes) if recipe.r1.max_train_minutes else None
         if budget is not None:
             callbacks.append(budget)
         if recipe.trainer == "grpo":
-            callbacks.append(CompletionsCallback(metrics, output_dir / "completions.jsonl" if recipe.save_completions else None,
-                                                 log_details=bool(recipe.log_completion_details)))
+            callbacks.append(CompletionsCallback(metrics, output_dir / "completions.jsonl" if recipe.r1.save_completions else None,
+                                                 log_details=bool(recipe.r1.log_completion_details)))
         trainer = build_trainer(parts, callbacks=callbacks)
         # With tqdm off, transformers prints every log dict to stdout; metrics reach the user through r1 instead.
         from transformers.trainer_callback import PrinterCallback
