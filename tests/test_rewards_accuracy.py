@@ -11,6 +11,7 @@ from multiprocessing import get_context
 import pytest
 
 from r1cli.rewards import accuracy as acc
+from r1cli.rewards import math_answers as ma
 from r1cli.rewards.accuracy import (
     Answer,
     accuracy,
@@ -252,7 +253,7 @@ def test_plain_number_shortcut_builds_what_math_verify_builds(shared_data):
     spans = {gold_answer_text(r["answer"]) for r in _rows(shared_data, "gsm8k_test")}
     spans |= {"3.50", "-0.5", "007", "0", "1,080", "-1,000.25", "12345678901234567890"}
     for span in sorted(spans):
-        fast = acc._parse_span(span, acc._mv().gold_configs)
+        fast = ma._parse_span(span, ma._mv().gold_configs)
         slow = parse(f"${span}$", [LatexExtractionConfig()], parsing_timeout=None)
         assert (sympy.srepr(fast[0]), fast[1]) == (sympy.srepr(slow[0]), slow[1]), span
 
@@ -263,7 +264,7 @@ def test_integer_shortcut_agrees_with_math_verify():
     spans = ["18", "-3", "007", "0", "1,080", "1080", "19", "-0"]
     for g in spans:
         for a in spans:
-            gold = acc._parse_span(g, acc._mv().gold_configs)
-            answer = acc._parse_span(a, acc._mv().answer_configs)
-            assert acc._integers_equal(tuple(gold), tuple(answer)) == verify(gold, answer, timeout_seconds=None), (g, a)
-    assert acc._integers_equal((acc._mv().Float("0.5"), "0.5"), (acc._mv().Integer(1), "1")) is None
+            gold = ma._parse_span(g, ma._mv().gold_configs)
+            answer = ma._parse_span(a, ma._mv().answer_configs)
+            assert ma._integers_equal(tuple(gold), tuple(answer)) == verify(gold, answer, timeout_seconds=None), (g, a)
+    assert ma._integers_equal((ma._mv().Float("0.5"), "0.5"), (ma._mv().Integer(1), "1")) is None
