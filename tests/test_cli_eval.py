@@ -137,3 +137,21 @@ def test_help_does_not_import_torch():
             "if m in sys.modules]; assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_completions_with_a_recipe_whose_model_and_data_are_on_a_cluster(tmp_path):
+    # r1 eval --completions needs neither the model nor the data: paths that exist only on a GPU cluster are fine.
+    from test_evaluation_evaluate import write_completions
+
+    path = write_completions(tmp_path / "c.jsonl")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("model_name_or_path: /cluster/models/x\ndataset_name: /cluster/data/train.jsonl\n"
+                      "reward_funcs: [format, tag_count]\nreward_weights: [1.0, 0.5]\n", encoding="utf-8")
+    result = invoke("--completions", path, "--config", recipe, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # accuracy is measured (weight 0) since neither chosen reward verifies answers
+    assert (data["settings"]["rewards"], data["settings"]["weights"]) == (["accuracy", "format", "tag_count"], [0.0, 1.0, 0.5])
+    assert data["metrics"]["accuracy"] == pytest.approx(5 / 12)
+    flagged = invoke("--completions", path, "--config", recipe, "--rewards", "accuracy,format", "--json")
+    assert json.loads(flagged.stdout)["settings"]["weights"] == [1.0, 1.0]

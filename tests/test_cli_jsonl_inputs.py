@@ -40,7 +40,7 @@ BAD = [
     ("number_row", GOOD + GOOD + b"42\n", 3, "expected a JSON object, got a number"),
     ("null_row", b"null\n", 1, "expected a JSON object, got null"),
     ("missing_completion_column", row(completion=...), 1, "no column 'completion'; the columns are: solution"),
-    ("missing_gold_column", GOOD + row(solution=...), 2, "no gold column (solution or answer)"),
+    ("missing_gold_column", GOOD + row(solution=...), 2, "no gold column (solution, answer, gold or target)"),
     ("non_utf8_bytes", GOOD + b'{"completion": "caf\xe9", "solution": "4"}\n', 2, "not valid UTF-8"),
     ("utf16_file", '{"completion": "x", "solution": "4"}\n'.encode("utf-16"), 1, "not valid UTF-8"),
     ("raw_nul_byte", b'{"completion": "a\x00b", "solution": "4"}\n', 1, "Invalid control character"),
@@ -142,7 +142,7 @@ def test_skip_invalid_scores_the_rest_and_counts_what_it_skipped(tmp_path):
 
 
 def test_eval_completions_skips_and_counts_invalid_lines_too(tmp_path):
-    from r1cli.evaluation.evaluate import evaluate_completions
+    from r1cli.evaluation.completions import evaluate_completions
     from r1cli.ui import eval_view
     from r1cli.ui.console import console
 

@@ -122,3 +122,32 @@ def test_columns_options(tmp_path):
     assert result.exit_code == 1 and "the columns are: response, gold" in result.output
     result = runner.invoke(app, ["score", str(path), "--completion-column", "response", "--solution-column", "gold", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["rewards"]["accuracy"]["mean"] == 1.0
+
+
+CLUSTER_RECIPE = ("model_name_or_path: /cluster/models/x\ndataset_name: /cluster/data/train.jsonl\n"
+                  "reward_funcs: [accuracy, format]\nreward_weights: [1.0, 0.25]\ndataset_solution_column: target\n")
+
+
+def test_recipe_with_cluster_paths_scores_anywhere(tmp_path):
+    # The model and data exist only on the GPU cluster: scoring needs neither, so the recipe is accepted.
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(CLUSTER_RECIPE)
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"completion": c, "target": "4"}) + "\n" for c in (RIGHT, WRONG)))
+    result = runner.invoke(app, ["score", str(path), "--config", str(recipe), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert list(summary["rewards"]) == ["accuracy", "format"] and summary["rewards"]["format"]["weight"] == 0.25
+    assert summary["solution_column"] == "target" and summary["rewards"]["accuracy"]["mean"] == 0.5
+
+
+def test_accuracy_line_or_no_verifier(data):
+    result = runner.invoke(app, ["score", str(data)])
+    assert "accuracy (accuracy): 66.7% of 3 verifiable row(s) correct" in result.output
+    summary = json.loads(runner.invoke(app, ["score", str(data), "--json"]).stdout)
+    assert summary["accuracy"] == {"reward": "accuracy", "correct": 2, "verifiable": 3, "unverified": 0,
+                                   "accuracy": pytest.approx(2 / 3)}
+    plain = runner.invoke(app, ["score", str(data), "--rewards", "format,tag_count"])
+    assert plain.exit_code == 0 and "no reward verifies answers" in plain.output
+    summary = json.loads(runner.invoke(app, ["score", str(data), "--rewards", "format", "--json"]).stdout)
+    assert summary["accuracy"] == {"reward": None, "note": "no reward verifies answers"}

@@ -9,6 +9,10 @@ import pytest
 
 from r1cli.errors import ModelError, OutputExistsError, UsageError
 from r1cli.evaluation import evaluate as ev
+from r1cli.rewards import get_reward_calculator
+from r1cli.rewards.selection import calculator_for
+
+DEFAULT = calculator_for(None)
 
 FORMATTED_18 = "<think>\nstep one\nstep two\n</think>\n<answer>\\boxed{18}</answer>"  # format reward 1.0
 SAMPLES = {
@@ -53,7 +57,7 @@ def test_completions_metrics_match_hand_computed_values(tmp_path):
 
 
 def test_results_file_round_trips_through_the_completions_mode(tmp_path):
-    report = ev.evaluate_completions(write_completions(tmp_path / "c.jsonl"), rewards=["accuracy", "format"])
+    report = ev.evaluate_completions(write_completions(tmp_path / "c.jsonl"), get_reward_calculator(["accuracy", "format"]))
     out = tmp_path / "results.jsonl"
     ev.write_results([report], out)
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -61,7 +65,7 @@ def test_results_file_round_trips_through_the_completions_mode(tmp_path):
     assert (b["gold_answer"], b["accuracy"], b["majority_answer"], b["majority_correct"]) == ("\\frac{1}{2}", 0.75, "0.5", 1.0)
     assert b["samples"][3] == {"completion": "\\boxed{1/2}", "answer": "1/2", "num_tokens": 40,
                                "rewards": {"accuracy": 1.0, "format": 0.0}, "reward": 1.0, "finished": None}
-    again = ev.evaluate_completions(out, rewards=["accuracy", "format"])
+    again = ev.evaluate_completions(out, get_reward_calculator(["accuracy", "format"]))
     assert again.metrics.scalars() == report.metrics.scalars()
     with pytest.raises(OutputExistsError, match="already exists"):
         ev.write_results([report], out)
@@ -102,8 +106,8 @@ def shared_data_dir():
 
 
 def test_greedy_model_evaluation_is_deterministic_and_consistent(tiny_model_dir, gsm8k):
-    first = ev.evaluate_model(str(tiny_model_dir), gsm8k, max_new_tokens=8)
-    again = ev.evaluate_model(str(tiny_model_dir), gsm8k, max_new_tokens=8)
+    first = ev.evaluate_model(str(tiny_model_dir), gsm8k, DEFAULT, max_new_tokens=8)
+    again = ev.evaluate_model(str(tiny_model_dir), gsm8k, DEFAULT, max_new_tokens=8)
     texts = [[s.completion for s in item.samples] for item in first.items]
     assert texts == [[s.completion for s in item.samples] for item in again.items]
     assert first.benchmark == "gsm8k" and first.metrics.items == 3 and first.metrics.samples_per_item == 1
@@ -115,11 +119,11 @@ def test_greedy_model_evaluation_is_deterministic_and_consistent(tiny_model_dir,
 
 
 def test_sampling_is_seeded_and_rewards_see_token_ids(tiny_model_dir, gsm8k):
-    kwargs = dict(num_samples=2, temperature=1.0, max_new_tokens=8, rewards=["length"],
-                  reward_kwargs={"length": {"target": 8, "sigma": 2}})
-    a = ev.evaluate_model(str(tiny_model_dir), gsm8k, seed=1, **kwargs)
-    b = ev.evaluate_model(str(tiny_model_dir), gsm8k, seed=1, **kwargs)
-    c = ev.evaluate_model(str(tiny_model_dir), gsm8k, seed=2, **kwargs)
+    calc = get_reward_calculator(["length"], reward_kwargs={"length": {"target": 8, "sigma": 2}}).with_verifier()
+    kwargs = dict(num_samples=2, temperature=1.0, max_new_tokens=8)
+    a = ev.evaluate_model(str(tiny_model_dir), gsm8k, calc, seed=1, **kwargs)
+    b = ev.evaluate_model(str(tiny_model_dir), gsm8k, calc, seed=1, **kwargs)
+    c = ev.evaluate_model(str(tiny_model_dir), gsm8k, calc, seed=2, **kwargs)
     texts = [[[s.completion for s in item.samples] for item in r.items] for r in (a, b, c)]
     assert texts[0] == texts[1] and texts[0] != texts[2]
     assert sorted(a.metrics.pass_at_k) == [1, 2]
@@ -133,11 +137,11 @@ def test_sampling_is_seeded_and_rewards_see_token_ids(tiny_model_dir, gsm8k):
 
 def test_generation_settings_are_refused_before_any_model_loads(gsm8k):
     with pytest.raises(UsageError, match="needs --temperature above 0"):
-        ev.evaluate_model("/does/not/matter", gsm8k, num_samples=4, temperature=0.0)
+        ev.evaluate_model("/does/not/matter", gsm8k, DEFAULT, num_samples=4, temperature=0.0)
     with pytest.raises(UsageError, match="--top-p"):
-        ev.evaluate_model("/does/not/matter", gsm8k, top_p=0.0)
+        ev.evaluate_model("/does/not/matter", gsm8k, DEFAULT, top_p=0.0)
     with pytest.raises(ModelError, match="does not exist"):
-        ev.evaluate_model("/does/not/exist", gsm8k)
+        ev.evaluate_model("/does/not/exist", gsm8k, DEFAULT)
 
 
 def test_vllm_backend_refuses_clearly_without_the_package_or_a_gpu(monkeypatch):

@@ -10,7 +10,9 @@ import textwrap
 import pytest
 
 from r1cli.errors import DataError, OutputExistsError, UsageError
-from r1cli.scoring import _Histogram, read_lines, score_file
+from r1cli.rewards import get_reward_calculator
+from r1cli.scoring import read_lines, score_file
+from r1cli.scoring.stats import Histogram
 
 RIGHT = "<think>\nadd\nthem\n</think>\n<answer>4</answer>"
 WRONG = "<think>\nadd\nthem\n</think>\n<answer>5</answer>"
@@ -59,7 +61,7 @@ def test_statistics_hand_checked(small):
 
 
 def test_summary_json_keys(small):
-    summary = score_file(small, rewards=["accuracy"]).to_dict()
+    summary = score_file(small, calc=get_reward_calculator(["accuracy"])).to_dict()
     assert summary["rows"] == 4
     assert set(summary["rewards"]["accuracy"]) >= {"mean", "std", "min", "max", "zeros", "nulls"}
     assert set(summary["reward"]) >= {"mean", "std", "min", "max", "zeros", "nulls"}
@@ -68,7 +70,7 @@ def test_summary_json_keys(small):
 
 def test_gold_never_parseable_is_flagged(tmp_path):
     path = write_jsonl(tmp_path / "g.jsonl", [{"completion": RIGHT, "solution": "see the attached figure"}] * 3)
-    report = score_file(path, rewards=["accuracy", "format"])
+    report = score_file(path, calc=get_reward_calculator(["accuracy", "format"]))
     assert report.rewards["accuracy"].nulls == 3
     assert report.flags[0].code == "gold_never_parseable" and report.flags[0].rows == 3
     assert math.isnan(report.total.mean) is False and report.total.mean == 1.0
@@ -84,7 +86,7 @@ def test_examples_worst_and_best(small):
 
 def test_output_jsonl_and_no_clobber(small, tmp_path):
     out = tmp_path / "scored.jsonl"
-    score_file(small, rewards=["accuracy"], weights=[2.0], output=out)
+    score_file(small, calc=get_reward_calculator(["accuracy"], [2.0]), output=out)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["rewards"] for r in rows] == [{"accuracy": 1.0}, {"accuracy": 0.0}, {"accuracy": 1.0}, {"accuracy": None}]
     assert [r["reward"] for r in rows] == [2.0, 0.0, 2.0, None]
@@ -99,7 +101,7 @@ def test_output_jsonl_and_no_clobber(small, tmp_path):
 
 def test_output_csv(small, tmp_path):
     out = tmp_path / "scored.csv"
-    score_file(small, rewards=["accuracy", "tag_count"], output=out)
+    score_file(small, calc=get_reward_calculator(["accuracy", "tag_count"]), output=out)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0]) == ["completion", "solution", "rewards.accuracy", "rewards.tag_count", "reward"]
     assert [r["rewards.accuracy"] for r in rows] == ["1.0", "0.0", "1.0", ""]
@@ -137,17 +139,49 @@ def test_non_utf8_line_has_a_line_number(tmp_path):
 
 
 def test_missing_column_names_the_columns_that_exist(tmp_path):
-    path = write_jsonl(tmp_path / "cols.jsonl", [{"response": RIGHT, "gold": "4"}])
+    path = write_jsonl(tmp_path / "cols.jsonl", [{"response": RIGHT, "reference": "4"}])
     with pytest.raises(DataError) as info:
         score_file(path)
-    assert "no column 'completion'; the columns are: response, gold" in info.value.message
+    assert "no column 'completion'; the columns are: response, reference" in info.value.message
     assert "--completion-column" in info.value.hint
-    with pytest.raises(DataError, match="no gold column"):
+    with pytest.raises(DataError, match=r"no gold column \(solution, answer, gold or target\)"):
         score_file(path, completion_column="response")
-    report = score_file(path, completion_column="response", solution_column="gold")
+    report = score_file(path, completion_column="response", solution_column="reference")
     assert report.rewards["accuracy"].mean == 1.0
     # rewards that need no gold need no gold column
-    assert score_file(path, completion_column="response", rewards=["format"]).rows == 1
+    assert score_file(path, completion_column="response", calc=get_reward_calculator(["format"])).rows == 1
+
+
+@pytest.mark.parametrize("column", ["solution", "answer", "gold", "target"])
+def test_gold_is_found_in_every_column_training_reads(tmp_path, column):
+    # The gold column candidates are the data loader's (SOLUTION_COLUMNS): a dataset that trains can be scored.
+    path = write_jsonl(tmp_path / "g.jsonl", [{"completion": RIGHT, column: "4"}, {"completion": WRONG, column: "4"}])
+    report = score_file(path)
+    assert report.rewards["accuracy"].mean == 0.5
+    assert (report.accuracy.correct, report.accuracy.verifiable, report.accuracy.unverified) == (1, 2, 0)
+
+
+def test_accuracy_summary_follows_the_verifying_reward(small, tmp_path):
+    report = score_file(small)
+    assert (report.accuracy.reward, report.accuracy.correct, report.accuracy.verifiable, report.accuracy.unverified) == (
+        "accuracy", 2, 3, 1)
+    assert report.to_dict()["accuracy"]["accuracy"] == pytest.approx(2 / 3)
+    none = score_file(small, calc=get_reward_calculator(["format", "tag_count"]))
+    assert none.accuracy is None and none.to_dict()["accuracy"] is None
+    assert all(s.corr_accuracy is None for s in none.rewards.values())
+
+
+def test_custom_rewards_see_prompts_columns_and_logging(tmp_path):
+    source = tmp_path / "seen.py"
+    source.write_text(textwrap.dedent("""
+        def seen(completions, prompts=None, difficulty=None, log_metric=None, log_extra=None, **kwargs):
+            log_metric("seen/calls", 1.0)
+            log_extra("seen", list(completions))
+            return [float(len(p)) + d for p, d in zip(prompts, difficulty)]
+    """))
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "abc", "completion": "x", "difficulty": 1}])
+    report = score_file(path, calc=get_reward_calculator([f"{source}:seen"]))
+    assert report.rewards["seen"].mean == 4.0
 
 
 def test_empty_file_is_an_error(tmp_path):
@@ -159,11 +193,13 @@ def test_empty_file_is_an_error(tmp_path):
         score_file(tmp_path / "absent.jsonl")
 
 
-def test_unknown_reward_fails_before_reading(small):
+def test_unknown_reward_fails_before_reading(small, monkeypatch):
     from r1cli.errors import RewardError
+    from r1cli.scoring import rows
 
+    monkeypatch.setattr(rows, "read_lines", lambda path: pytest.fail("read before the rewards were resolved"))
     with pytest.raises(RewardError, match="unknown reward 'acc'"):
-        score_file(small, rewards=["acc"])
+        score_file(small, calc=get_reward_calculator(["acc"]))
 
 
 def test_reader_is_lazy_and_skips_blank_lines(tmp_path):
@@ -175,7 +211,7 @@ def test_reader_is_lazy_and_skips_blank_lines(tmp_path):
 
 
 def test_histogram_grows_for_unknown_ranges():
-    hist = _Histogram(None)
+    hist = Histogram(None)
     for v in [0.0, 1.0, 0.5]:
         hist.add(v)
     for v in [3.0, -1.0]:  # beyond the first values' range: bins double in width
@@ -192,7 +228,7 @@ def test_custom_reward_with_unknown_range(tmp_path):
             return [float(len(c)) for c in completions]
     """))
     path = write_jsonl(tmp_path / "c.jsonl", [{"completion": "x" * n} for n in (1, 5, 10)])
-    report = score_file(path, rewards=[f"{source}:chars"])
+    report = score_file(path, calc=get_reward_calculator([f"{source}:chars"]))
     stats = report.rewards["chars"]
     assert (stats.mean, stats.min, stats.max) == (pytest.approx(16 / 3), 1.0, 10.0)
     assert sum(stats.histogram) == 3

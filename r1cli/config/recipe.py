@@ -71,32 +71,18 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: s
     return Recipe(path=Path(path), values=report.values, report=report, overrides=tuple(overrides or ()))
 
 
-@dataclass
-class RewardChoice:
-    """Which rewards `r1 score` / `r1 eval` use: explicit flags, else the recipe's."""
+def optional_recipe(config: str | Path | None, overrides: list[str] | None,
+                    layers: tuple[str, ...] = LAYERS) -> Recipe | None:
+    """The recipe of an optional ``--config`` (validated for ``layers``), or None; ``--set`` without it is refused.
 
-    recipe: Recipe | None
-    names: list[str] | None  # None: the command's default set
-    weights: list[float] | None
-    kwargs: dict[str, dict]
-
-
-def choose_rewards(config: str | Path | None, overrides: list[str] | None, names: list[str] | None,
-                   weights: list[float] | None) -> RewardChoice:
-    """Explicit ``--rewards``/``--weights`` win; otherwise the recipe's rewards, weights and parameters.
-
-    The recipe's parameters apply to whichever of its rewards end up chosen; its weights only
-    to its own list.
+    For commands that take only some keys from a recipe (``r1 score``, ``r1 eval``): they pass the layers
+    they depend on (e.g. :data:`~r1cli.config.validate.REWARD_LAYERS`), and which rewards they use is
+    decided by :func:`r1cli.rewards.selection.calculator_for` from the recipe's values.
     """
     from r1cli.errors import UsageError
 
     if config is None:
         if overrides:
             raise UsageError("--set needs --config", hint="--set overrides keys of the recipe given with --config")
-        return RewardChoice(None, names, weights, {})
-    recipe = load_recipe(config, overrides=list(overrides or []))
-    if names is None:
-        names = list(recipe.r1.reward_funcs)
-        weights = weights if weights is not None else recipe.r1.reward_weights
-    kwargs = {k: v for k, v in (recipe.r1.reward_kwargs or {}).items() if k in names}
-    return RewardChoice(recipe, names, weights, kwargs)
+        return None
+    return load_recipe(config, overrides=list(overrides or []), layers=layers)

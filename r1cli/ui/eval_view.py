@@ -11,7 +11,8 @@ from typing import Any, Callable, Iterator
 from rich.markup import escape
 from rich.table import Table
 
-from r1cli.evaluation.evaluate import Comparison, EvalReport
+from r1cli.evaluation.compare import Comparison
+from r1cli.evaluation.results import EvalReport
 from r1cli.ui.console import console, err_console
 
 # Metrics shown as percentages; the rest (token counts, rewards) as plain numbers.

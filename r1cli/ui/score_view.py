@@ -1,4 +1,4 @@
-"""Drawing a ScoreReport: the per-reward table with histograms, flags, example rows; and the progress bar."""
+"""Drawing a ScoreReport: the per-reward table with histograms, accuracy, flags, example rows; and the progress bar."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Callable, Iterator
 from rich.markup import escape
 from rich.table import Table
 
-from r1cli.scoring import Example, RewardSummary, ScoreReport
+from r1cli.scoring import AccuracySummary, Example, RewardSummary, ScoreReport
 from r1cli.ui.console import console, err_console
 
 _BARS = "▁▂▃▄▅▆▇█"
+NO_VERIFIER = "no reward verifies answers"
 
 
 def histogram_bars(counts: list[int]) -> str:
@@ -69,11 +70,23 @@ def render_report(report: ScoreReport) -> None:
     if report.output:
         parts.append(f"written to {escape(report.output)}")
     console.print("[dim]" + " · ".join(p for p in parts if p) + "[/]", soft_wrap=True)
+    console.print(accuracy_line(report.accuracy), soft_wrap=True)
 
     for flag in report.flags:
         console.print(f"[yellow]![/] {escape(flag.message)}", soft_wrap=True)
     _examples("worst", report.worst)
     _examples("best", report.best)
+
+
+def accuracy_line(acc: AccuracySummary | None) -> str:
+    """Accuracy as the verifying reward measures it, or that no reward verifies answers."""
+    if acc is None:
+        return f"accuracy: [yellow]{NO_VERIFIER}[/]"
+    share = f"{acc.share:.1%}" if acc.share is not None else "—"
+    line = f"accuracy ({escape(acc.reward)}): {share} of {acc.verifiable} verifiable row(s) correct"
+    if acc.unverified:
+        line += f" · {acc.unverified} could not be verified"
+    return line
 
 
 def _examples(title: str, examples: list[Example]) -> None:
@@ -90,7 +103,10 @@ def _examples(title: str, examples: list[Example]) -> None:
 
 def print_json(report: ScoreReport) -> None:
     # Plain stdout, not Rich: machine-readable output must not be wrapped or styled.
-    sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    data = report.to_dict()
+    if report.accuracy is None:
+        data["accuracy"] = {"reward": None, "note": NO_VERIFIER}
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 @contextlib.contextmanager
