@@ -21,6 +21,7 @@ from pathlib import Path
 
 from r1cli.errors import DataError
 from r1cli.files import atomic_open, read_jsonl, refuse_overwrite
+from r1cli.run_dir import RunDirectory
 
 
 @dataclass
@@ -67,7 +68,7 @@ def render_png(run_name: str, records: list[dict]) -> bytes:
 
     found = panels(records)
     if not found:
-        raise DataError("metrics.jsonl has no plottable metrics", hint="is this a finished r1 run directory?")
+        raise DataError(f"{RunDirectory.METRICS} has no plottable metrics", hint="is this a finished r1 run directory?")
     cols = 2
     rows = (len(found) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
@@ -106,20 +107,19 @@ table{{border-collapse:collapse;font-size:13px}}td{{border-bottom:1px solid #ddd
 """
 
 
-def write_report(run_dir: Path, *, force: bool = False) -> tuple[Path, Path]:
-    """Write ``report.png`` and ``report.html`` into ``run_dir``; return their paths."""
-    metrics = run_dir / "metrics.jsonl"
-    if not metrics.is_file():
-        raise DataError(f"{run_dir} has no metrics.jsonl", hint="pass the run directory of an r1 sft/grpo run")
-    records = read_jsonl(metrics)
-    png_path, html_path = run_dir / "report.png", run_dir / "report.html"
+def write_report(run_dir: Path | RunDirectory, *, force: bool = False) -> tuple[Path, Path]:
+    """Write the report's PNG and HTML page into ``run_dir``; return their paths."""
+    run = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
+    if not run.metrics.is_file():
+        raise DataError(f"{run.path} has no {run.METRICS}", hint="pass the run directory of an r1 sft/grpo run")
+    records = read_jsonl(run.metrics)
+    png_path, html_path = run.report_png, run.report_html
     for path in (png_path, html_path):
         refuse_overwrite(path, force)
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else None
-    png = render_png(run_dir.name, records)
+    summary = json.loads(run.summary.read_text(encoding="utf-8")) if run.summary.is_file() else None
+    png = render_png(run.name, records)
     with atomic_open(png_path, "wb", force=force) as handle:
         handle.write(png)
     with atomic_open(html_path, "w", force=force) as handle:
-        handle.write(render_html(run_dir.name, png, summary, records))
+        handle.write(render_html(run.name, png, summary, records))
     return png_path, html_path

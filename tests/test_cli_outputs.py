@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from r1cli.cli import app
+from r1cli.run_dir import RunDirectory
 
 runner = CliRunner()
 RIGHT = "<think>\nadd\nthem\n</think>\n<answer>4</answer>"
@@ -29,11 +30,10 @@ def completions(tmp: Path) -> Path:
 
 
 def run_with_metrics(tmp: Path) -> Path:
-    run = tmp / "run"
-    run.mkdir()
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": 0.1 / s, "reward": 0.2 * s}) + "\n"
-                                               for s in range(1, 4)))
-    return run
+    run = RunDirectory(tmp / "run")
+    run.path.mkdir()
+    run.metrics.write_text("".join(json.dumps({"step": s, "loss": 0.1 / s, "reward": 0.2 * s}) + "\n" for s in range(1, 4)))
+    return run.path
 
 
 def adapter(tmp: Path, model_dir: Path) -> Path:
@@ -86,15 +86,15 @@ WRITERS = {
                                             "--solution-column", "solution", "--max-new-tokens", "2",
                                             "-o", str(tmp / "model_results.jsonl")],
                             "model_results.jsonl", "--force", "already exists"),
-    "report png": Writer(lambda tmp, m: ["report", str(run_with_metrics(tmp))], "run/report.png", "--force",
+    "report png": Writer(lambda tmp, m: ["report", str(run_with_metrics(tmp))], f"run/{RunDirectory.REPORT_PNG}", "--force",
                          "already exists"),
-    "report html": Writer(lambda tmp, m: ["report", str(run_with_metrics(tmp))], "run/report.html", "--force",
+    "report html": Writer(lambda tmp, m: ["report", str(run_with_metrics(tmp))], f"run/{RunDirectory.REPORT_HTML}", "--force",
                           "already exists"),
     "merge": Writer(lambda tmp, m: ["merge", str(adapter(tmp, m)), str(tmp / "merged")], "merged/config.json",
                     "--force", "is not empty"),
-    "grpo": Writer(lambda tmp, m: ["grpo", str(training_recipe(tmp, m, "grpo")), "--no-live"], "run/config.yaml",
+    "grpo": Writer(lambda tmp, m: ["grpo", str(training_recipe(tmp, m, "grpo")), "--no-live"], f"run/{RunDirectory.CONFIG}",
                    "--overwrite", "is not empty"),
-    "sft": Writer(lambda tmp, m: ["sft", str(training_recipe(tmp, m, "sft")), "--no-live"], "run/config.yaml",
+    "sft": Writer(lambda tmp, m: ["sft", str(training_recipe(tmp, m, "sft")), "--no-live"], f"run/{RunDirectory.CONFIG}",
                   "--overwrite", "is not empty"),
 }
 

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from r1cli.cli import app
+from r1cli.run_dir import RunDirectory
 
 runner = CliRunner()
 R1CLI = Path(__file__).resolve().parent.parent / "r1cli"
@@ -272,20 +273,21 @@ def test_secrets_reach_no_run_file_log_report_or_output(tmp_path, tiny_model_dir
                              capture_output=True, text=True, timeout=300, env=env)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert leaks(trained.stdout + trained.stderr) == []
-    run = tmp_path / "run"
+    run_dir = RunDirectory(tmp_path / "run")
+    run = run_dir.path
     reported = subprocess.run([*r1, "report", str(run)], capture_output=True, text=True, timeout=120, env=env)
     assert reported.returncode == 0, reported.stdout + reported.stderr
     assert leaks(reported.stdout + reported.stderr) == []
-    written = ["config.yaml", "training.log", "metrics.jsonl", "summary.json", "completions.jsonl", "report.html"]
-    for name in written:
-        assert leaks((run / name).read_text(encoding="utf-8")) == [], name
+    written = [run_dir.config, run_dir.log, run_dir.metrics, run_dir.summary, run_dir.completions, run_dir.report_html]
+    for path in written:
+        assert leaks(path.read_text(encoding="utf-8")) == [], path.name
     for path in run.rglob("*"):  # every file, binary ones too: training_args.bin is a pickle of the TRL config
         if path.is_file():
             content = path.read_bytes()
             assert [n for n, v in SECRETS.items() if v.encode() in content] == [], path
     assert list(run.rglob("training_args.bin")), "the pickled TRL config was not checked"
-    assert "<redacted>" in (run / "config.yaml").read_text()
-    assert "debug" in (run / "training.log").read_text().lower()  # the most verbose log there is was checked
+    assert "<redacted>" in run_dir.config.read_text()
+    assert "debug" in run_dir.log.read_text().lower()  # the most verbose log there is was checked
 
     checked = subprocess.run([*r1, "validate", str(recipe), "--json", "--set", f"hub_token={SECRETS['set']}",
                               "--set", f"my_service_password={SECRETS['MY_SERVICE_PASSWORD']}"],

@@ -1,12 +1,10 @@
-"""metrics.jsonl and metric events (r1cli.training.metrics), and the import boundaries of the training code."""
+"""metrics.jsonl and metric events (r1cli.training.metrics); training never importing the ui is tests/test_architecture.py's."""
 
 from __future__ import annotations
 
-import ast
 import math
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,9 +14,8 @@ pytest.importorskip("transformers")
 from transformers import TrainerControl, TrainerState  # noqa: E402
 
 from r1cli.errors import OutputExistsError  # noqa: E402
+from r1cli.run_dir import RunDirectory  # noqa: E402
 from r1cli.training.metrics import MetricsCallback, read_metrics  # noqa: E402
-
-PACKAGE = Path(__file__).resolve().parent.parent / "r1cli"
 
 
 def run(callback, tmp_path, *, main=True, resumed_at=0):
@@ -42,7 +39,7 @@ def test_every_log_becomes_a_json_line_with_its_step(tmp_path):
         {"step": 1, "loss": 0.5, "reward": None, "eval/accuracy": 1.0},
         {"step": 2, "loss": 1.0, "reward": None, "eval/accuracy": 1.0},
     ]
-    assert read_metrics(tmp_path / "metrics.jsonl") == records
+    assert read_metrics(RunDirectory(tmp_path).metrics) == records
 
 
 def test_subscribers_receive_plain_events(tmp_path):
@@ -74,11 +71,11 @@ def test_only_the_main_process_writes_or_emits(tmp_path):
     events = []
     callback.subscribe(events.append)
     run(callback, tmp_path, main=False)
-    assert events == [] and not (tmp_path / "metrics.jsonl").exists()
+    assert events == [] and not RunDirectory(tmp_path).metrics.exists()
 
 
 def test_an_existing_file_is_kept_unless_overwrite_or_resuming(tmp_path):
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 9}\n')
+    RunDirectory(tmp_path).metrics.write_text('{"step": 1, "loss": 9}\n')
     with pytest.raises(OutputExistsError):
         run(MetricsCallback(), tmp_path)
     run(MetricsCallback(), tmp_path, resumed_at=1)  # a resumed run appends
@@ -95,21 +92,6 @@ def test_explicit_path_and_tensor_values(tmp_path):
     state = TrainerState(max_steps=1)
     callback.on_log(args, state, TrainerControl(), logs={"loss": torch.tensor(2.0), "x": math.inf})
     assert read_metrics(tmp_path / "logs" / "m.jsonl") == [{"step": 0, "loss": 2.0, "x": None}]
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
-def test_training_never_imports_the_ui():
-    for path in (PACKAGE / "training").glob("*.py"):
-        assert not any(name.startswith("r1cli.ui") for name in _imports(path)), path
 
 
 def test_the_library_packages_import_without_torch():

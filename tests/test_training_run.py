@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from r1cli.errors import OutputExistsError, R1Error
-from r1cli.training.run import last_checkpoint, prepare_output_dir
+from r1cli.run_dir import RunDirectory
+from r1cli.training.run import prepare_output_dir
 
 
 def recipe(tmp_path: Path, model_dir: Path, steps: int, extra: str = "") -> Path:
@@ -49,22 +50,22 @@ def wait_for_step(metrics: Path, step: int, proc: subprocess.Popen, timeout: flo
 def test_signal_checkpoints_then_resume_continues(tmp_path, tiny_model_dir, signum):
     path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\n")
     proc = r1("grpo", str(path), "--no-live")
-    wait_for_step(tmp_path / "run" / "metrics.jsonl", 2, proc)
+    run = RunDirectory(tmp_path / "run")
+    wait_for_step(run.metrics, 2, proc)
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     assert "resume with: r1 grpo" in out and "Traceback" not in out
-    checkpoint = last_checkpoint(tmp_path / "run")
-    stopped_at = int(checkpoint.name.split("-")[1])
+    checkpoint = run.last_checkpoint()
+    stopped_at = RunDirectory.checkpoint_step(checkpoint)
     assert stopped_at >= 2
-    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    state = json.loads((checkpoint / RunDirectory.TRAINER_STATE).read_text())
     assert state["global_step"] == stopped_at
     assert (checkpoint / "optimizer.pt").exists() and (checkpoint / "scheduler.pt").exists()
     resumed = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live", "--resume",
                               "--set", f"max_steps={stopped_at + 2}"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
-             if "loss" in json.loads(line)]
+    steps = [json.loads(line)["step"] for line in run.metrics.read_text().splitlines() if "loss" in json.loads(line)]
     assert steps == list(range(1, stopped_at + 3))
 
 
@@ -103,7 +104,7 @@ def test_kill_9_then_resume_continues_from_the_last_complete_checkpoint(tmp_path
     (run / f"checkpoint-{complete + 12}" / "trainer_state.json").write_text(state[: len(state) // 2])
     with open(run / "metrics.jsonl", "a") as handle:
         handle.write('{"step": 999, "loss": 0.1')  # a record cut short by the kill
-    assert last_checkpoint(run) == run / f"checkpoint-{complete}"
+    assert RunDirectory(run).last_checkpoint() == RunDirectory(run).checkpoint(complete)
 
     resumed = subprocess.run([sys.executable, "-m", "r1cli", "grpo", str(path), "--no-live", "--resume",
                               "--set", f"max_steps={complete + 2}"], capture_output=True, text=True, timeout=300)
@@ -170,8 +171,9 @@ def test_time_budget_ends_the_run_with_the_model_saved(tmp_path, tiny_model_dir)
     assert (tmp_path / "run" / "model.safetensors").exists()
     assert "malloc tuned for CPU training: True" in (tmp_path / "run" / "training.log").read_text()
     # The step the budget ended on is evaluated, though it is off the eval_steps grid.
-    evals = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
-             if "eval/accuracy" in line]
+    # (eval/reward, not eval/accuracy: neither format nor length verifies answers, so there is no accuracy to log.)
+    records = [json.loads(line) for line in RunDirectory(tmp_path / "run").metrics.read_text().splitlines()]
+    evals = [r for r in records if "eval/reward" in r]
     assert [r["step"] for r in evals] == [stopped]
 
 

@@ -16,7 +16,8 @@ def report(
 ) -> None:
     """Plot rewards, accuracy, completion length and reject-sampling statistics over steps (PNG + HTML)."""
     from r1cli.reporting import write_report
+    from r1cli.run_dir import RunDirectory
     from r1cli.ui.console import console
 
-    png, page = write_report(run_dir, force=force)
+    png, page = write_report(RunDirectory(run_dir), force=force)
     console.print(f"wrote {png} and {page}", markup=False)

@@ -33,10 +33,10 @@ from typing import Any, Callable
 from transformers import TrainerCallback
 
 from r1cli.files import refuse_overwrite
+from r1cli.run_dir import RunDirectory
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.jsonl"
 Subscriber = Callable[[dict], Any]
 
 
@@ -82,7 +82,7 @@ class MetricsCallback(TrainerCallback):
             return
         self._started = True
         if self.path is None:
-            self.path = Path(args.output_dir) / METRICS_FILE
+            self.path = RunDirectory(args.output_dir).metrics
         # A resumed run (global_step > 0) appends to its own file; a fresh run never clobbers one.
         if state.global_step == 0:
             refuse_overwrite(self.path, self.overwrite, flag="--overwrite")
@@ -120,4 +120,4 @@ def read_metrics(path: str | Path) -> list[dict]:
     from r1cli.files import read_jsonl
 
     path = Path(path)
-    return read_jsonl(path / METRICS_FILE if path.is_dir() else path)
+    return read_jsonl(RunDirectory(path).metrics if path.is_dir() else path)

@@ -2,11 +2,11 @@
 
     result = run_training(recipe, resume=False, overwrite=False, subscribers=[print])
 
-A run directory holds ``config.yaml`` (the resolved recipe, secrets removed),
-``metrics.jsonl`` (every logged step), ``training.log`` (everything
-transformers, TRL and r1 log, so the terminal stays the dashboard's),
-``checkpoint-N/`` directories, the final model and tokenizer, ``summary.json``
-and, with ``save_completions``, ``completions.jsonl``.
+A run directory (:class:`r1cli.run_dir.RunDirectory`, which names its files)
+holds the resolved recipe (secrets removed), the metrics of every logged step,
+the training log (everything transformers, TRL and r1 log, so the terminal
+stays the dashboard's), ``checkpoint-N/`` directories, the final model and
+tokenizer, the summary and, with ``save_completions``, the sampled completions.
 
 Ctrl-C (SIGINT) or SIGTERM asks the trainer to save a checkpoint at the end of
 the current step and stop; :class:`TrainingInterrupted` then tells the CLI how
@@ -37,9 +37,10 @@ from r1cli.config import Recipe
 from r1cli.config.secrets import redact
 from r1cli.errors import OutputExistsError, R1Error
 from r1cli.files import atomic_write_text
+from r1cli.run_dir import RunDirectory
+from r1cli.training.flags import RunFlags
 
 logger = logging.getLogger("r1cli")
-RUN_MARKERS = ("config.yaml", "metrics.jsonl", "training.log", "summary.json")
 
 
 class TrainingInterrupted(R1Error):
@@ -56,46 +57,26 @@ class RunResult:
     metrics: dict[str, Any]
 
 
-def last_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` directory.
-
-    transformers writes trainer_state.json last, and not atomically: a run killed
-    while saving leaves a directory without it, or with it cut short. Only a
-    trainer_state.json that reads as a JSON object makes a checkpoint complete.
-    """
-    found = []
-    for path in output_dir.glob("checkpoint-*"):
-        suffix = path.name.rpartition("-")[2]
-        if path.is_dir() and suffix.isdigit() and _complete_state(path / "trainer_state.json"):
-            found.append((int(suffix), path))
-    return max(found)[1] if found else None
-
-
-def _complete_state(path: Path) -> bool:
-    try:
-        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
-    except (OSError, ValueError):  # missing, unreadable, cut short, not UTF-8
-        return False
-
-
-def prepare_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
+def prepare_output_dir(output_dir: Path | RunDirectory, *, resume: bool, overwrite: bool) -> Path | None:
     """Check the run directory against --resume/--overwrite; return the checkpoint to resume from."""
+    run = output_dir if isinstance(output_dir, RunDirectory) else RunDirectory(output_dir)
+    output_dir = run.path
     if resume and overwrite:
         raise R1Error("--resume and --overwrite contradict each other", hint="pass one of them")
-    busy = output_dir.is_dir() and any(output_dir.iterdir())
+    busy = not run.is_empty()
     if resume:
-        checkpoint = last_checkpoint(output_dir) if output_dir.is_dir() else None
+        checkpoint = run.last_checkpoint()
         if checkpoint is None:
             raise R1Error(f"nothing to resume: {output_dir} has no complete checkpoint",
                           hint="run without --resume to start a new run")
-        _truncate_metrics(output_dir / "metrics.jsonl", int(checkpoint.name.rpartition("-")[2]))
+        _truncate_metrics(run.metrics, RunDirectory.checkpoint_step(checkpoint))
         return checkpoint
     if busy and not overwrite:
         raise OutputExistsError(f"run directory {output_dir} is not empty",
                                 hint="pass --resume to continue from its last checkpoint, or --overwrite to start over")
     if busy:
         # Only ever delete what looks like an r1 run, never an arbitrary directory someone pointed at.
-        if not any((output_dir / m).exists() for m in RUN_MARKERS) and last_checkpoint(output_dir) is None:
+        if not run.is_run():
             raise OutputExistsError(f"{output_dir} is not empty and does not look like an r1 run directory",
                                     hint="choose another output_dir; r1 will not delete it")
         shutil.rmtree(output_dir)
@@ -117,9 +98,9 @@ def _truncate_metrics(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(f"{line}\n" for line in kept), force=True)
 
 
-def write_resolved_config(recipe: Recipe, output_dir: Path) -> None:
+def write_resolved_config(recipe: Recipe, run: RunDirectory) -> None:
     text = yaml.safe_dump(redact(recipe.values), sort_keys=True, allow_unicode=True)
-    atomic_write_text(output_dir / "config.yaml", f"# resolved from {recipe.path}\n{text}", force=True)
+    atomic_write_text(run.config, f"# resolved from {recipe.path}\n{text}", force=True)
 
 
 @contextlib.contextmanager
@@ -184,7 +165,7 @@ def _signal_callback():
     return StopOnSignal()
 
 
-def _time_budget_callback(minutes: float):
+def _time_budget_callback(minutes: float, flags: RunFlags):
     from transformers import TrainerCallback
 
     from r1cli.training.distributed import as_main_process_says
@@ -194,7 +175,8 @@ def _time_budget_callback(minutes: float):
 
         The clock starts when training starts (model loading and data preparation
         are not counted) and restarts on --resume. The main process's clock decides,
-        so every process stops after the same step.
+        so every process stops after the same step. ``flags.time_budget_reached``
+        tells the real-time eval that this step is the last.
         """
 
         def __init__(self) -> None:
@@ -209,7 +191,7 @@ def _time_budget_callback(minutes: float):
                 self.stopped_at = state.global_step
                 logger.info("max_train_minutes=%s reached at step %d: stopping", minutes, state.global_step)
                 control.should_training_stop = True
-                control.time_budget_reached = True  # read by the real-time eval: this is the last step
+                flags.time_budget_reached = True
             return control
 
     return StopAfterTime()
@@ -251,48 +233,54 @@ def _set_args(recipe: Recipe) -> str:
 
 
 def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = False,
-                 subscribers: list[Callable[[dict], Any]] | None = None, debug: bool = False) -> RunResult:
-    """Build and train ``recipe``; raise :class:`TrainingInterrupted` after a clean stop on a signal."""
+                 subscribers: list[Callable[[dict], Any]] | None = None, debug: bool = False,
+                 rewards=None) -> RunResult:
+    """Build and train ``recipe``; raise :class:`TrainingInterrupted` after a clean stop on a signal.
+
+    ``rewards``: the command's :class:`~r1cli.rewards.calculator.RewardCalculator` (GRPO), handed to the trainer.
+    """
     from r1cli.hardware import has_gpu
     from r1cli.training.allocator import keep_freed_memory
-    from r1cli.training.build import build_parts, build_trainer, output_dir_of
+    from r1cli.training.build import build_parts, build_trainer
     from r1cli.training.completions import CompletionsCallback
     from r1cli.training.metrics import MetricsCallback
 
     from r1cli.training.distributed import on_main_process, replica_logging, start_process_group
     from r1cli.training.launch import is_main_process
 
-    output_dir = output_dir_of(recipe)
+    run = RunDirectory.of(recipe)
+    output_dir = run.path
     # Under `accelerate launch` every process runs this; only the main one touches the run directory.
     start_process_group(recipe.values.get("ddp_timeout"), recipe.values.get("ddp_backend"))
     main = is_main_process()
 
     def start_run_dir() -> Path | None:
-        found = prepare_output_dir(output_dir, resume=resume, overwrite=overwrite)
-        write_resolved_config(recipe, output_dir)
+        found = prepare_output_dir(run, resume=resume, overwrite=overwrite)
+        write_resolved_config(recipe, run)
         return found
 
     checkpoint = on_main_process(start_run_dir)
     _configure_wandb(recipe)
     started = time.time()
-    logs = log_to_file(output_dir / "training.log", debug=debug or bool(recipe.r1.debug_mode)) if main else replica_logging()
+    logs = log_to_file(run.log, debug=debug or bool(recipe.r1.debug_mode)) if main else replica_logging()
     with logs:
         logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
         if not has_gpu():
             keep_freed_memory()
-        parts = build_parts(recipe, output_dir)
-        metrics = MetricsCallback(output_dir / "metrics.jsonl", overwrite=True)
+        parts = build_parts(recipe, output_dir, rewards=rewards)
+        metrics = MetricsCallback(run.metrics, overwrite=True)
         for subscriber in subscribers or []:
             metrics.subscribe(subscriber)
         stopper = _signal_callback()
         callbacks = [metrics, stopper]
-        budget = _time_budget_callback(recipe.r1.max_train_minutes) if recipe.r1.max_train_minutes else None
+        flags = RunFlags()
+        budget = _time_budget_callback(recipe.r1.max_train_minutes, flags) if recipe.r1.max_train_minutes else None
         if budget is not None:
             callbacks.append(budget)
         if recipe.trainer == "grpo":
-            callbacks.append(CompletionsCallback(metrics, output_dir / "completions.jsonl" if recipe.r1.save_completions else None,
+            callbacks.append(CompletionsCallback(metrics, run.completions if recipe.r1.save_completions else None,
                                                  log_details=bool(recipe.r1.log_completion_details)))
-        trainer = build_trainer(parts, callbacks=callbacks)
+        trainer = build_trainer(parts, callbacks=callbacks, run_flags=flags)
         # With tqdm off, transformers prints every log dict to stdout; metrics reach the user through r1 instead.
         from transformers.trainer_callback import PrinterCallback
 
@@ -311,9 +299,9 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             if main:
                 parts.tokenizer.save_pretrained(str(output_dir))
         if main:
-            atomic_write_text(output_dir / "summary.json", json.dumps(summary, indent=2) + "\n", force=True)
+            atomic_write_text(run.summary, json.dumps(summary, indent=2) + "\n", force=True)
     if stopper.signal_name is not None:
-        saved = last_checkpoint(output_dir)
+        saved = run.last_checkpoint()
         raise TrainingInterrupted(
             f"stopped by {stopper.signal_name} at step {trainer.state.global_step}; checkpoint saved in {saved}",
             hint=f"resume with: r1 {recipe.trainer} {recipe.path} --resume{_set_args(recipe)}")
