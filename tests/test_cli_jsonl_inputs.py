@@ -1,7 +1,7 @@
 """Bad JSONL input to `r1 score` and `r1 eval --completions`: one clear FILE:LINE error each, or skipped and counted.
 
-The same case tables run through both commands (eval reads completions files
-through score_file). A large-file test checks that memory stays flat: the peak
+The same case tables run through both commands (both read completions files
+through one streaming core, r1cli.scoring.stream). A large-file test checks that memory stays flat: the peak
 RSS of each command, as its own process, on a file of several hundred MB.
 """
 

@@ -112,3 +112,11 @@ def test_modules_stay_small():
     root = Path(__file__).resolve().parent.parent / "r1cli"
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for d in ("scoring", "evaluation") for p in (root / d).glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
+
+
+def test_worker_processes_give_the_same_report(tmp_path):
+    path = write_completions(tmp_path / "c.jsonl")
+    serial = evaluate_completions(path)
+    parallel = evaluate_completions(path, workers=2)
+    assert parallel.metrics == serial.metrics
+    assert [i.majority for i in parallel.items] == [i.majority for i in serial.items]
