@@ -49,14 +49,17 @@ def test_completions_and_results_files_need_no_temporary_file(tmp_path, no_tempo
 
 
 def test_each_answer_is_parsed_once(tmp_path, monkeypatch):
-    from r1cli.rewards import accuracy
+    """The accuracy reward parses each completion; the majority vote reuses that parse instead of parsing again."""
+    from r1cli.rewards import math_answers
 
     calls = []
-    real = accuracy.parse_answer
-    monkeypatch.setattr(accuracy, "parse_answer", lambda text, **kw: calls.append(text) or real(text, **kw))
-    monkeypatch.setattr(accuracy, "verify_completion", lambda *a, **kw: pytest.fail("the completion was parsed again"))
-    report = evaluate_completions(write_completions(tmp_path / "c.jsonl"))
-    assert len(calls) == 16  # four items of four samples
+    real = math_answers._completion_answer_now
+    monkeypatch.setattr(math_answers, "_completion_answer_now", lambda text: calls.append(text) or real(text))
+    monkeypatch.setattr(math_answers, "_answer_cache", type(math_answers._answer_cache)())
+    path = write_completions(tmp_path / "c.jsonl")
+    texts = [json.loads(line)["completion"] for line in path.read_text(encoding="utf-8").splitlines()]
+    report = evaluate_completions(path)
+    assert len(calls) == len(set(calls)) == len(set(texts))  # every distinct completion parsed exactly once
     assert report.metrics.accuracy == pytest.approx((2 / 4 + 3 / 4 + 0) / 3)
 
 

@@ -13,9 +13,11 @@ completions cannot stall a run; every parse and comparison runs under
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -248,10 +250,30 @@ def parse_gold(gold: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer 
     return answer
 
 
+# Each completion's answer is parsed once per process: the accuracy reward and `r1 eval`'s
+# majority vote ask for the same completions in turn. Keyed by a digest of the text (completions
+# can be megabytes); a parse cut short by the time limit is not remembered.
+_answer_cache: OrderedDict[bytes, tuple[str | None, tuple]] = OrderedDict()
+_ANSWER_CACHE_SIZE = 2_048
+
+
+def _completion_answer(text: str, timeout: float | None) -> tuple[str | None, tuple]:
+    """(answer text, parsed answer) of a completion, remembered; raises TimeLimitExceeded."""
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    if key in _answer_cache:
+        _answer_cache.move_to_end(key)
+        return _answer_cache[key]
+    found = _limited(timeout, _completion_answer_now, text)
+    _answer_cache[key] = found
+    if len(_answer_cache) > _ANSWER_CACHE_SIZE:
+        _answer_cache.popitem(last=False)
+    return found
+
+
 def parse_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer | None:
     """Extract and parse a completion's final answer; None if it has none (or parsing timed out)."""
     try:
-        text, parsed = _limited(timeout, _completion_answer_now, completion_text(completion))
+        text, parsed = _completion_answer(completion_text(completion), timeout)
     except TimeLimitExceeded:
         return None
     return Answer(text or "", parsed) if parsed else None
@@ -267,7 +289,7 @@ def extract_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) 
     if span is not None:
         return None if refused(span) else span
     try:
-        found, _ = _limited(timeout, _completion_answer_now, text)
+        found, _ = _completion_answer(text, timeout)
     except TimeLimitExceeded:
         return None
     return found
@@ -316,19 +338,22 @@ def _integers_equal(gold: tuple, answer: tuple) -> bool | None:
     return None
 
 
-def _verify_now(gold: Answer, text: str) -> float:
-    _, parsed = _completion_answer_now(text)
-    if not parsed:
-        return 0.0
+def _same_answer(gold: Answer, parsed: tuple) -> bool:
     same = _integers_equal(gold.parsed, parsed)
-    if same is None:
-        same = _mv().verify(list(gold.parsed), list(parsed), timeout_seconds=None)
-    return 1.0 if same else 0.0
+    return bool(_mv().verify(list(gold.parsed), list(parsed), timeout_seconds=None)) if same is None else same
 
 
 def verify_completion(gold: Answer, completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> float | None:
-    """1.0 if the completion's answer equals ``gold``, 0.0 if not or if it has none, None on timeout."""
+    """1.0 if the completion's answer equals ``gold``, 0.0 if not or if it has none, None on timeout.
+
+    Parsing and comparing share one time limit of ``timeout`` seconds.
+    """
+    started = time.monotonic()
     try:
-        return _limited(timeout, _verify_now, gold, completion_text(completion))
+        _, parsed = _completion_answer(completion_text(completion), timeout)
+        if not parsed:
+            return 0.0
+        left = None if timeout is None else max(timeout - (time.monotonic() - started), 1e-3)
+        return 1.0 if _limited(left, _same_answer, gold, parsed) else 0.0
     except TimeLimitExceeded:
         return None
