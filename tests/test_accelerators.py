@@ -57,6 +57,36 @@ def test_vllm_is_refused_without_the_package_or_a_gpu(monkeypatch):
         check_vllm()
 
 
+def test_vllm_usable_is_decided_in_one_place(monkeypatch, tmp_path):
+    """hardware.vllm_problem says whether vLLM can run; validate, `eval --backend vllm` and `vllm-serve` all ask it."""
+    from r1cli.config import validate_recipe
+    from r1cli.evaluation.vllm_backend import check_available
+    from r1cli.hardware import Unusable, vllm_problem
+    from r1cli.training.vllm_server import check_vllm
+
+    monkeypatch.setattr(r1cli.hardware, "package_available", lambda name: name != "vllm")
+    monkeypatch.setattr(r1cli.hardware, "gpu_count", lambda: 1)
+    assert vllm_problem() == Unusable("vllm", "package") and "not installed" in vllm_problem().reason
+    monkeypatch.setattr(r1cli.hardware, "package_available", lambda name: True)
+    monkeypatch.setattr(r1cli.hardware, "gpu_count", lambda: 0)
+    assert vllm_problem() == Unusable("vllm", "gpu") and "NVIDIA GPU" in vllm_problem().reason
+    monkeypatch.setattr(r1cli.hardware, "gpu_count", lambda: 1)
+    assert vllm_problem() is None
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\ndataset_name: openai/gsm8k\nuse_vllm: true\n")
+    for verdict in (Unusable("vllm", "gpu"), Unusable("vllm", "package"), None):
+        monkeypatch.setattr(r1cli.hardware, "vllm_problem", lambda verdict=verdict: verdict)
+        findings = [f for f in validate_recipe(recipe).errors if f.key == "use_vllm"]
+        for check in (check_available, check_vllm):
+            if verdict is None:
+                check()
+            else:
+                with pytest.raises(ModelError, match=verdict.reason):
+                    check()
+        assert [f.message for f in findings] == ([] if verdict is None else [f"vLLM generation needs {verdict.reason}"])
+
+
 def test_vllm_serve_command_refuses_on_cpu():
     if importlib.util.find_spec("vllm") is not None and r1cli.hardware.has_gpu():
         pytest.skip("vLLM and a GPU are here: the command would really start a server")

@@ -22,15 +22,15 @@ from r1cli.errors import ModelError
 
 
 def check_vllm(what: str = "vLLM generation") -> None:
-    """:class:`ModelError` unless the ``vllm`` package is installed and a CUDA GPU is visible."""
-    from r1cli.hardware import has_gpu, package_available
+    """:class:`ModelError` unless vLLM can run here (:func:`r1cli.hardware.vllm_problem` decides)."""
+    from r1cli.hardware import vllm_problem
 
-    if not package_available("vllm"):
-        raise ModelError(f"{what} needs the `vllm` package, which is not installed",
-                         hint="pip install 'r1cli[vllm]' on a machine with an NVIDIA GPU")
-    if not has_gpu():
-        raise ModelError(f"{what} needs an NVIDIA GPU, and none is visible",
-                         hint="run it on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
+    problem = vllm_problem()
+    if problem is None:
+        return
+    hint = ("pip install 'r1cli[vllm]' on a machine with an NVIDIA GPU" if problem.missing == "package"
+            else "run it on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
+    raise ModelError(f"{what} needs {problem.reason}", hint=hint)
 
 
 def serve_command(model: str, *, host: str = "0.0.0.0", port: int = 8000, tensor_parallel_size: int = 1,
