@@ -38,7 +38,7 @@ def cached_model(explicit: str | None) -> Path:
     if explicit:
         return Path(explicit)
     from r1cli.errors import ModelError
-    from r1cli.models.catalog import resolve_builtin
+    from r1cli.models.loading import resolve_builtin
 
     try:
         return resolve_builtin("smollm2-135m-instruct")

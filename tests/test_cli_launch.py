@@ -16,7 +16,8 @@ import r1cli.hardware
 import r1cli.training.launch
 import r1cli.training.run
 from r1cli.cli import app
-from r1cli.config.templates import ACCELERATE_CONFIGS, templates_dir
+from r1cli.config.launch import ACCELERATE_CONFIGS
+from r1cli.config.templates import templates_dir
 from r1cli.errors import OutputExistsError
 
 runner = CliRunner()

@@ -12,17 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from r1cli.config.templates import ACCELERATE_CONFIGS, templates_dir
+from r1cli.config.launch import ACCELERATE_CONFIGS, LaunchPlan, launch_plan, launch_problems
+from r1cli.config.templates import templates_dir
 from r1cli.errors import ConfigError
-from r1cli.training.launch import (
-    LaunchPlan,
-    launch_argv,
-    launch_plan,
-    launch_problems,
-    launched_by_a_launcher,
-    process_rank,
-    world_size,
-)
+from r1cli.training.launch import launch_argv, launched_by_a_launcher, process_rank, world_size
 
 SHIPPED = templates_dir() / "accelerate"
 KINDS = {"ddp": "MULTI_GPU", "zero2": "DEEPSPEED", "zero3": "DEEPSPEED", "fsdp": "FSDP"}

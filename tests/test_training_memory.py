@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from r1cli.training.memory import ModelShape, estimate_memory, human_bytes, plan_steps
+from r1cli.training.memory import ModelShape, estimate_memory, plan_steps
+from r1cli.ui.console import human_bytes
 
 SHAPE = ModelShape(parameters=1_000_000, trainable=1_000_000, layers=2, kv_heads=2, head_dim=16)
 

@@ -34,8 +34,8 @@ def init(
     force: ForceOpt = False,
 ) -> None:
     """Write a commented, validated recipe YAML from a template."""
-    from r1cli.config.scaffold import HARDWARE, LOGGING, InitChoices, build_values
-    from r1cli.config.templates import get_template, list_templates, write_recipe
+    from r1cli.config.scaffold import HARDWARE, LOGGING, InitChoices, build_values, write_recipe
+    from r1cli.config.templates import get_template, list_templates
     from r1cli.errors import UsageError
     from r1cli.ui.console import console
 

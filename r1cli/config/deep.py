@@ -20,9 +20,15 @@ PREVIEW_ROWS = 4
 
 def deep_checks(raw: RawRecipe, values: dict[str, Any]) -> str | None:
     """Add findings to ``raw``; return the first prompt as the model will see it (or None)."""
-    from r1cli.data.prompts import COMPLETION_COLUMNS, SOLUTION_COLUMNS, PROMPT_COLUMNS, build_messages, pick_column
+    from r1cli.data.prompts import (
+        COMPLETION_COLUMNS,
+        PROMPT_COLUMNS,
+        SOLUTION_COLUMNS,
+        build_messages,
+        pick_column,
+        render_prompt,
+    )
     from r1cli.data.sources import load_mixture, load_source
-    from r1cli.evaluation.generation import render_prompt
     from r1cli.models.loading import load_tokenizer
 
     try:

@@ -2,15 +2,19 @@
 
 The wizard (:mod:`r1cli.ui.wizard`) and the non-interactive flags both fill
 an :class:`InitChoices`; :func:`build_values` applies it to the template.
-A choice left as ``None`` keeps the template's value.
+A choice left as ``None`` keeps the template's value. :func:`write_recipe`
+renders the values as commented YAML and writes them only if they validate.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from r1cli.config.templates import Template
+from r1cli.config.templates import Template, render_recipe
+from r1cli.run_dir import RunDirectory
 
 HARDWARE = {
     "cpu": "CPU only (this laptop; slow but works anywhere)",
@@ -18,7 +22,7 @@ HARDWARE = {
     "zero2": "several GPUs, DeepSpeed ZeRO-2",
     "zero3": "several GPUs, DeepSpeed ZeRO-3 (large models)",
 }
-LOGGING = {"none": "metrics.jsonl only", "wandb": "Weights & Biases", "tensorboard": "TensorBoard"}
+LOGGING = {"none": f"{RunDirectory.METRICS} only", "wandb": "Weights & Biases", "tensorboard": "TensorBoard"}
 
 
 @dataclass
@@ -76,3 +80,22 @@ def build_values(template: Template, choices: InitChoices) -> dict[str, Any]:
         if choices.logging == "wandb":
             values["wandb_project"] = "r1"
     return values
+
+
+def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False) -> None:
+    """Validate the rendered recipe first; write it atomically only if it is valid."""
+    from r1cli.config.validate import validate_recipe
+    from r1cli.errors import ConfigError
+    from r1cli.files import atomic_write_text, refuse_overwrite
+
+    refuse_overwrite(path, force)
+    text = render_recipe(values, title)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / path.name
+        probe.write_text(text, encoding="utf-8")
+        report = validate_recipe(probe)
+    if not report.ok:
+        problems = "; ".join(f"{f.key}: {f.message}" for f in report.errors)
+        raise ConfigError(f"the recipe would not be valid, so it was not written: {problems}",
+                          hint="change the answers or flags named above")
+    atomic_write_text(path, text, force=force)

@@ -1,4 +1,4 @@
-"""Recipe templates and writing commented recipes (what `r1 init` builds on).
+"""Recipe templates and rendering commented recipes (what `r1 init` builds on).
 
 Templates are plain YAML files under ``templates/`` whose first line is
 ``# description: ...``. In a checkout they are read from the repository; in
@@ -11,7 +11,6 @@ key preceded by its one-line help, so a recipe documents itself.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import yaml
 
 from r1cli.config.schema import GROUPS, R1_KEYS
 from r1cli.config.trl_fields import trl_fields
-from r1cli.errors import ConfigError, UsageError
+from r1cli.errors import UsageError
 
 # Short template names -> file under templates/. The quickstart is two recipes run in turn.
 TEMPLATES = {
@@ -29,7 +28,6 @@ TEMPLATES = {
     "gsm8k": "gsm8k/grpo.yaml",
     "custom": "custom/grpo.yaml",
 }
-ACCELERATE_CONFIGS = ("ddp", "zero2", "zero3", "fsdp")
 
 
 @dataclass(frozen=True)
@@ -67,13 +65,6 @@ def get_template(name: str) -> Template:
     raise UsageError(f"unknown template {name!r}", hint=f"choose one of: {', '.join(TEMPLATES)} (see `r1 init --list`)")
 
 
-def accelerate_config_path(name_or_path: str) -> Path:
-    """A shipped accelerate config (ddp, zero2, zero3, fsdp) or the user's own file."""
-    if name_or_path in ACCELERATE_CONFIGS:
-        return templates_dir() / "accelerate" / f"{name_or_path}.yaml"
-    return Path(name_or_path).expanduser()
-
-
 def _help_for(name: str) -> str:
     if name in R1_KEYS:
         return R1_KEYS[name].metadata["help"]
@@ -105,21 +96,3 @@ def render_recipe(values: dict[str, Any], title: str) -> str:
         dumped = yaml.safe_dump({name: values[name]}, sort_keys=False, allow_unicode=True, width=100).rstrip()
         out.append(dumped)
     return "\n".join(out) + "\n"
-
-
-def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False) -> None:
-    """Validate the rendered recipe first; write it atomically only if it is valid."""
-    from r1cli.config.validate import validate_recipe
-    from r1cli.files import atomic_write_text, refuse_overwrite
-
-    refuse_overwrite(path, force)
-    text = render_recipe(values, title)
-    with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / path.name
-        probe.write_text(text, encoding="utf-8")
-        report = validate_recipe(probe)
-    if not report.ok:
-        problems = "; ".join(f"{f.key}: {f.message}" for f in report.errors)
-        raise ConfigError(f"the recipe would not be valid, so it was not written: {problems}",
-                          hint="change the answers or flags named above")
-    atomic_write_text(path, text, force=force)

@@ -326,18 +326,20 @@ def _check_cross_fields(raw: RawRecipe, trainer: str) -> None:
 
 def _check_accelerators(raw: RawRecipe) -> None:
     """vLLM, Liger kernels and 4/8-bit loading: installed, and a GPU to run them on."""
+    from r1cli import hardware
+
     if _value(raw, "load_in_4bit") and _value(raw, "load_in_8bit"):
         raw.error("load_in_4bit", "load_in_4bit and load_in_8bit are both on", "choose one")
-    gpu = has_gpu()
     for key_name, package, what in (("use_vllm", "vllm", "vLLM generation"), ("use_liger_kernel", "liger_kernel", "Liger kernels"),
                                     ("load_in_4bit", "bitsandbytes", "4-bit loading"), ("load_in_8bit", "bitsandbytes", "8-bit loading")):
         if not _value(raw, key_name):
             continue
-        if not package_available(package):
-            raw.error(key_name, f"{what} needs the `{package}` package, which is not installed",
-                      f"pip install {package.replace('_', '-')} (GPU only), or set {key_name}: false")
-        elif not gpu:
-            raw.error(key_name, f"{what} needs a CUDA GPU and none is visible", f"set {key_name}: false on this machine")
+        problem = hardware.vllm_problem() if package == "vllm" else hardware.gpu_package_problem(package)
+        if problem is None:
+            continue
+        fix = (f"pip install {package.replace('_', '-')} (GPU only), or set {key_name}: false" if problem.missing == "package"
+               else f"set {key_name}: false on this machine")
+        raw.error(key_name, f"{what} needs {problem.reason}", fix)
     for bits in ("load_in_4bit", "load_in_8bit"):
         if _value(raw, bits) and not _value(raw, "use_peft"):
             raw.error(bits, "quantized weights cannot be trained directly; QLoRA trains LoRA adapters on top of them",
@@ -356,7 +358,7 @@ def _check_accelerators(raw: RawRecipe) -> None:
 def _check_launch(raw: RawRecipe, trainer: str) -> None:
     """Launch settings: the accelerate config, the process layout against this machine, the global batch."""
     from r1cli.hardware import gpu_count
-    from r1cli.training.launch import launch_plan
+    from r1cli.config.launch import launch_plan
 
     try:
         plan = launch_plan({name: _value(raw, name) for name in R1_KEYS} | raw.values, gpus=gpu_count())
@@ -391,7 +393,7 @@ def _check_devices(raw: RawRecipe, plan) -> None:
     """Can this machine run the launch? Where it has no GPU at all (a laptop, a login node) the recipe is
     probably meant for another machine: warnings then; `r1 grpo` / `r1 sft` still refuse to launch it here."""
     from r1cli.hardware import gpu_count
-    from r1cli.training.launch import launch_problems
+    from r1cli.config.launch import launch_problems
 
     gpus = gpu_count()
     key = "accelerate_config" if _value(raw, "accelerate_config") else "num_processes"

@@ -40,6 +40,18 @@ def build_messages(text, system_prompt: str | None) -> list[dict]:
     return messages + [{"role": "user", "content": str(text)}]
 
 
+def render_prompt(tokenizer, prompt, chat_template_kwargs: dict | None = None) -> str:
+    """The text the model sees for ``prompt``: chat template for messages, the string itself otherwise.
+
+    The one rendering rule of ``r1 eval``, real-time eval, ``dry-run`` and ``validate --deep``.
+    """
+    if isinstance(prompt, str):
+        return prompt
+    return tokenizer.apply_chat_template(
+        list(prompt), tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {})
+    )
+
+
 def prepare_grpo(dataset, *, prompt_column: str | None, solution_column: str | None, system_prompt: str | None):
     """``prompt`` as chat messages and ``solution`` as the gold, other columns kept for custom rewards."""
     columns = list(dataset.column_names)

