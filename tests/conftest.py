@@ -32,3 +32,14 @@ def second_model(tmp_path_factory) -> Path:
     from tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model-b"), seed=1)
+
+
+@pytest.fixture
+def clean_registry():
+    """Remove whatever a test registers, so tests do not leak reward names into each other."""
+    from r1cli.rewards import REWARD_FUNCS_REGISTRY
+
+    before = set(REWARD_FUNCS_REGISTRY)
+    yield
+    for name in set(REWARD_FUNCS_REGISTRY) - before:
+        del REWARD_FUNCS_REGISTRY[name]

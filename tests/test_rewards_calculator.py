@@ -111,3 +111,42 @@ def test_nan_from_a_reward_counts_as_none():
 def test_bound_parameters_win_over_a_same_named_column():
     calc = get_reward_calculator(["length"], reward_kwargs={"length": {"target": 3, "sigma": 1}})
     assert calc.score(["abc"], target=["a dataset column"]).per_reward["length"] == [1.0]
+
+
+# --- one rule for "which reward is accuracy" -------------------------------------------------
+
+
+def test_accuracy_is_the_reward_that_verifies_answers_and_nothing_else():
+    from r1cli.rewards import get_reward_calculator
+
+    assert get_reward_calculator(["format", "accuracy", "length"]).accuracy_name == "accuracy"
+    # No reward verifies answers: nothing is relabelled as accuracy (not the first, not a name match).
+    assert get_reward_calculator(["format", "length"]).accuracy_name is None
+
+
+def test_a_custom_verifier_is_accuracy_by_its_registration_not_its_name(clean_registry):
+    from r1cli.rewards import get_reward_calculator, register_reward
+
+    @register_reward("exact_match", range=(0.0, 1.0), verifies_answers=True)
+    def exact_match(completions, solution, **kwargs):
+        return [1.0 if c == s else 0.0 for c, s in zip(completions, solution)]
+
+    @register_reward("accuracy_like_name", range=(0.0, 1.0))
+    def accuracy_like_name(completions, **kwargs):
+        return [0.5 for _ in completions]
+
+    calc = get_reward_calculator(["accuracy_like_name", "exact_match"])
+    assert calc.accuracy_name == "exact_match"
+
+
+def test_with_verifier_adds_accuracy_at_weight_zero_only_when_none_verifies():
+    from r1cli.rewards import get_reward_calculator
+
+    calc = get_reward_calculator(["format", "length"], [1.0, 0.5])
+    measured = calc.with_verifier()
+    assert measured.describe() == [("accuracy", 0.0), ("format", 1.0), ("length", 0.5)]
+    assert measured.accuracy_name == "accuracy"
+    scores = measured.score(["<think>a</think><answer>4</answer>"], solution=["4"])
+    assert scores.total == calc.score(["<think>a</think><answer>4</answer>"], solution=["4"]).total  # total unchanged
+    already = get_reward_calculator(["accuracy", "format"])
+    assert already.with_verifier() is already

@@ -21,15 +21,6 @@ BUILTINS = [
 ]
 
 
-@pytest.fixture
-def clean_registry():
-    """Remove whatever a test registers, so tests do not leak names into each other."""
-    before = set(REWARD_FUNCS_REGISTRY)
-    yield
-    for name in set(REWARD_FUNCS_REGISTRY) - before:
-        del REWARD_FUNCS_REGISTRY[name]
-
-
 def test_builtins_are_registered_sorted():
     names = available_rewards()
     assert names == sorted(names)

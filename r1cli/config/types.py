@@ -47,9 +47,14 @@ def _alternatives(node: ast.AST) -> list[ast.AST]:
     return [node]
 
 
+def _same_constant(constant: Any, value: Any) -> bool:
+    # True == 1 and 0 == False in Python; a recipe tells booleans from numbers.
+    return isinstance(constant, bool) == isinstance(value, bool) and constant == value
+
+
 def _fits(node: ast.AST, value: Any) -> bool:
     if isinstance(node, ast.Constant):
-        return value is None if node.value is None else value == node.value
+        return value is None if node.value is None else _same_constant(node.value, value)
     if isinstance(node, ast.Name):
         return _SIMPLE.get(node.id, lambda v: True)(value)
     if isinstance(node, ast.Attribute):
@@ -58,7 +63,7 @@ def _fits(node: ast.AST, value: Any) -> bool:
         outer = getattr(node.value, "id", None)
         args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if outer == "Literal":
-            return any(isinstance(a, ast.Constant) and a.value == value for a in args)
+            return any(isinstance(a, ast.Constant) and _same_constant(a.value, value) for a in args)
         if outer in ("list", "List", "tuple"):
             return isinstance(value, (list, tuple) if outer == "tuple" else list) and (
                 outer == "tuple" or all(fits(ast.unparse(args[0]), item) for item in value))
@@ -88,6 +93,13 @@ def coerce(annotation: str, value: Any) -> Any:
                 return candidate
     if isinstance(value, int) and not isinstance(value, bool) and fits(annotation, float(value)):
         return float(value)
+    if isinstance(value, list):  # `reward_weights: [1.0, 5e-1]`: each item as the list's item type wants
+        for alt in _alternatives(_parse(annotation)):
+            if isinstance(alt, ast.Subscript) and getattr(alt.value, "id", None) in ("list", "List"):
+                inner = ast.unparse(alt.slice.elts[0] if isinstance(alt.slice, ast.Tuple) else alt.slice)
+                items = [coerce(inner, item) for item in value]
+                if fits(annotation, items):
+                    return items
     return value
 
 
