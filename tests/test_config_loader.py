@@ -168,8 +168,6 @@ def test_unclosed_quote_points_at_where_it_opened(tmp_path, quote):
     assert error.format().startswith(f"{tmp_path / 'recipe.yaml'}:2: YAML syntax error")
 
 
-@pytest.mark.xfail(strict=True, reason="an unclosed [ or { at the end of the file is reported on the line after the "
-                                       "last one ('got <stream end>'), not where it opened")
 def test_unclosed_bracket_at_end_of_file_points_at_where_it_opened(tmp_path):
     error = only_error(read_recipe(write(tmp_path, "a: 1\nb: [1, 2\n")))
     assert error.line == 2
@@ -330,8 +328,6 @@ def test_nested_merge_key_with_an_override(tmp_path):
     assert raw.line_of("r.x") in (2, 4, 5)
 
 
-@pytest.mark.xfail(strict=True, reason="a top-level key that overrides one merged in by `<<: *x` is reported as a "
-                                       "duplicate-key error, though YAML merge keys exist to be overridden")
 def test_top_level_merge_key_override_is_not_a_duplicate(tmp_path):
     raw = read_recipe(write(tmp_path, "base: &b\n  lr: 1\n  beta: 2\n<<: *b\nlr: 5\n"))
     assert raw.values["lr"] == 5

@@ -310,8 +310,6 @@ def test_corrupt_cache_is_rebuilt(cache, corrupt):
     assert set(json.loads(path.read_text())) == set(fields)  # rewritten whole
 
 
-@pytest.mark.xfail(strict=True, reason="a cache file holding valid JSON that is not an object ([] or null) raises "
-                                       "AttributeError instead of being rebuilt")
 @pytest.mark.parametrize("corrupt", ["[]", "null"])
 def test_cache_with_json_of_the_wrong_shape_is_rebuilt(cache, corrupt):
     trl_fields()

@@ -185,8 +185,11 @@ def read_recipe(path: str | Path) -> RawRecipe:
             raw.error(None, "a recipe must be a mapping of `key: value` lines", "see `r1 init --list` for examples",
                       line=node.start_mark.line + 1)
             return raw
+        _walk(node, "", raw)  # lines and duplicates of the keys as written (a key may override a merged one)
         loader.flatten_mapping(node)  # `<<: *defaults` merge keys, as construct_document would apply them
-        _walk(node, "", raw)
+        for key_node, _ in node.value:  # merged keys not written at the top: the line of their anchor's copy
+            if isinstance(key_node, yaml.ScalarNode):
+                raw.lines.setdefault(key_node.value, key_node.start_mark.line + 1)
         values = _construct(loader, node, raw)
     except yaml.constructor.ConstructorError as exc:
         # A tag such as !!python/object/apply: SafeLoader builds no Python objects, so it is refused.
@@ -199,10 +202,11 @@ def read_recipe(path: str | Path) -> RawRecipe:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        if "end of stream" in problem and getattr(exc, "context_mark", None):
+        if ("end of stream" in problem or "<stream end>" in problem) and getattr(exc, "context_mark", None):
             # An unclosed quote or bracket is found at the end of the file; point at where it opened.
             mark = exc.context_mark
-            problem = f"{exc.context.removeprefix('while scanning ')} is never closed"
+            opened = exc.context.removeprefix("while scanning ").removeprefix("while parsing ")
+            problem = f"{opened} is never closed"
         raw.findings = [f for f in raw.findings if f.severity != "error"]
         raw.error(None, f"YAML syntax error: {problem}" + (f" (column {mark.column + 1})" if mark else ""),
                   _syntax_hint(problem), line=mark.line + 1 if mark else None)

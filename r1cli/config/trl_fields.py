@@ -174,10 +174,12 @@ def trl_fields() -> dict[str, TrlField]:
     path = cache_dir() / f"trl-fields-{key}.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a catalogue")
         return {name: TrlField(name=name, **{**e, "owners": tuple(e["owners"]),
                                              "choices": tuple(e["choices"]) if e["choices"] else None})
                 for name, e in raw.items()}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass  # no cache for these versions yet, or an unreadable one: rebuild it below
     catalogue = _parse_sources()
     if "num_generations" not in catalogue or "learning_rate" not in catalogue:
