@@ -323,3 +323,36 @@ def test_the_dashboard_imports_no_training_stack():
     code = "import sys, r1cli.ui.dashboard; print(sorted({'torch', 'transformers', 'trl', 'datasets'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# --- notes -------------------------------------------------------------------
+
+NOTE = "no reward verifies answers: real-time eval logs no eval/accuracy"
+
+
+def test_a_note_is_printed_once_and_kept_for_the_summary():
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    with PlainReporter(console, clock=lambda: 0.0) as reporter:
+        reporter.start(RunInfo(run_name="r", model="m", reward_names=["format", "length"], reward_weights=[1.0, 0.5]))
+        reporter.note(NOTE)
+        reporter.note(NOTE)
+        reporter.update(1, {"eval/reward": 0.5, "eval/rewards/format/mean": 0.9})
+    lines = out.getvalue().splitlines()
+    assert lines.count(f"note: {NOTE}") == 1
+    assert any(line.startswith("eval step 1 | reward 0.500 | format 0.90") for line in lines)
+    assert not any("accuracy" in line for line in lines if not line.startswith(("note", "r1 grpo")) and NOTE not in line)
+    assert any(line.startswith("note") and NOTE in line for line in lines[lines.index(f"note: {NOTE}") + 1:])
+
+
+def test_the_live_eval_panel_shows_the_note_instead_of_an_accuracy():
+    state = DashboardState()
+    state.begin(RunInfo(run_name="r", model="m", total_steps=4, reward_names=["format", "length"],
+                        reward_weights=[1.0, 0.5]), now=0.0)
+    state.record(1, {"reward": 0.5, "rewards/format/mean": 0.9, "rewards/length/mean": 0.1}, now=10.0)
+    assert state.record_note(NOTE) and not state.record_note(NOTE)
+    state.record(1, {"eval/reward": 0.5, "eval/rewards/format/mean": 0.9}, now=11.0)
+    lines = frame(state, 100, 30)
+    assert any(NOTE[:40] in line for line in lines)
+    assert not any(re.search(r"\baccuracy\b", line) for line in lines if NOTE[:40] not in line)
+    assert_fits(lines, 100, 30)

@@ -39,7 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from r1cli.ui.dashboard import DashboardState
+    from r1cli.ui.dashboard_state import DashboardState
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 WIDE_WIDTH = 120
@@ -273,7 +273,8 @@ def _eval_section(state: DashboardState, width: int) -> Section | None:
                             ("token acc", "eval/mean_token_accuracy", _n(3))])
     specs = [(n, f"eval/rewards/{n}/mean", _n(2)) for n in state.reward_names()]
     cells = _cells(state, specs + [("len", "eval/completion_length", _n(0))])
-    return Section(_title("eval", state.eval_step), trend_lines(rows, width) + grid_lines(cells, width))
+    notes = [_fit(Text(note, style="dim"), width) for note in state.notes]
+    return Section(_title("eval", state.eval_step), trend_lines(rows, width) + grid_lines(cells, width) + notes)
 
 
 @lru_cache(maxsize=8)  # a long completion takes ~10 ms to wrap; frames come 4 times a second
