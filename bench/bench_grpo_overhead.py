@@ -51,11 +51,12 @@ PLAIN_TRL = """\
 import json, sys
 from trl import GRPOConfig, GRPOTrainer
 from r1cli.config import load_recipe
-from r1cli.training.build import build_data, build_model, build_rewards, build_tokenizer, training_args
+from r1cli.rewards.selection import calculator_for
+from r1cli.training.build import build_data, build_model, build_tokenizer, training_args
 
 recipe = load_recipe(sys.argv[1])
 args = training_args(recipe)
-rewards = build_rewards(recipe)
+rewards = calculator_for(recipe.values)
 args.reward_weights = list(rewards.weights)
 train, _ = build_data(recipe)
 trainer = GRPOTrainer(model=build_model(recipe), reward_funcs=list(rewards.funcs), args=args,
@@ -109,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # Warm the model cache (GGUF conversion) outside the measurements.
-        subprocess.run([sys.executable, "-c", "from r1cli.models.catalog import resolve_builtin; resolve_builtin('smollm2-135m-instruct')"], check=True)
+        subprocess.run([sys.executable, "-c", "from r1cli.models.loading import resolve_builtin; resolve_builtin('smollm2-135m-instruct')"], check=True)
         configs = [("plain TRL GRPOTrainer", None), ("r1 grpo, reject sampling off", ""),
                    ("r1 grpo, resample", "use_reject_sampling: true\nreject_sampling_mode: resample\n"),
                    ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n")]

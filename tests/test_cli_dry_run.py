@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from r1cli.cli import app
@@ -24,7 +25,9 @@ def test_dry_run_on_gsm8k_rows(tmp_path, tiny_model_dir, shared_data):
     result = runner.invoke(app, ["dry-run", str(recipe(tmp_path, tiny_model_dir, data)), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["rows"] == 20 and report["gold"] == {"rows": 20, "verified": 20, "not_equal": 0, "unparseable": 0, "examples": []}
+    assert report["rows"] == 20 and report["gold"] == {"reward": "accuracy", "rows": 20, "verified": 20, "not_equal": 0,
+                                                       "unparseable": 0, "examples": []}
+    assert report["notes"] == []
     assert report["prompts"][0].startswith("<|im_start|>user\nJanet")
     assert report["prompt_tokens"]["count"] == 20 and report["prompt_tokens"]["max"] >= report["prompt_tokens"]["mean"]
     assert report["steps"]["samples_per_step"] == 2 and report["steps"]["total_steps"] == 5
@@ -41,6 +44,18 @@ def test_unparseable_golds_are_an_error(tmp_path, tiny_model_dir):
     assert "no gold answer verifies against itself" in result.output
 
 
+def test_without_a_reward_that_verifies_answers_the_gold_check_is_skipped(tmp_path, tiny_model_dir):
+    data = tmp_path / "bad.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"q{i}", "solution": "see the textbook"}) for i in range(4)))
+    path = recipe(tmp_path, tiny_model_dir, data, "reward_funcs: [format, length]\n")
+    result = runner.invoke(app, ["dry-run", str(path)])
+    assert result.exit_code == 0, result.output  # nothing scores golds, so unparseable ones stop nothing
+    assert "no reward verifies answers: gold check skipped" in result.output
+    assert "gold answers scored" not in result.output
+    report = json.loads(runner.invoke(app, ["dry-run", str(path), "--json"]).stdout)
+    assert report["gold"] is None and report["notes"] == ["no reward verifies answers: gold check skipped"]
+
+
 def test_generate_samples_and_scores(tmp_path, tiny_model_dir):
     data = tmp_path / "d.jsonl"
     data.write_text("\n".join(json.dumps({"problem": f"What is {i}+1?", "solution": str(i + 1)}) for i in range(4)))
@@ -49,6 +64,14 @@ def test_generate_samples_and_scores(tmp_path, tiny_model_dir):
     samples = json.loads(result.stdout)["samples"]
     assert len(samples) == 2
     assert set(samples[0]["rewards"]) == {"accuracy", "format", "tag_count"} and samples[0]["tokens"] <= 8
+    # The recipe's reward list, as the calculator names it: repeated rewards get their metric names.
+    path = recipe(tmp_path, tiny_model_dir, data, "reward_funcs: [length, accuracy, length]\nreward_weights: [1, 2, 3]\n")
+    result = runner.invoke(app, ["dry-run", str(path), "--generate", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    sample = json.loads(result.stdout)["samples"][0]
+    assert list(sample["rewards"]) == ["length", "accuracy", "length_2"]
+    expected = sample["rewards"]["length"] + 2 * sample["rewards"]["accuracy"] + 3 * sample["rewards"]["length_2"]
+    assert sample["total"] == pytest.approx(expected)
 
 
 def test_invalid_recipe_stops_before_loading(tmp_path):

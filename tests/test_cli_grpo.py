@@ -13,6 +13,10 @@ from r1cli.cli import app
 runner = CliRunner()
 
 
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 def write_data(tmp_path, n=8):
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1),
@@ -67,6 +71,40 @@ def test_grpo_writes_every_artifact(tmp_path, tiny_model_dir):
     step_lines = [ln for ln in result.output.splitlines() if ln.startswith("step ")]
     assert len(step_lines) >= 3 and "\x1b[" not in result.output
     assert "hf_abcdefghijklmnopqrstuvwx" not in (run / "training.log").read_text()
+
+
+def test_dashboard_rows_are_the_rewards_trl_logs(tmp_path, tiny_model_dir, monkeypatch):
+    """One calculator per command: the dashboard lists exactly the metric names TRL logs, each with its weight."""
+    import r1cli.ui.dashboard as dashboard
+
+    (tmp_path / "my_rewards.py").write_text(
+        "def brevity(completions, **kwargs):\n"
+        "    return [1.0 / (1 + len(str(c))) for c in completions]\n")
+    recipe = grpo_recipe(tmp_path, tiny_model_dir, "max_steps: 2\n").read_text()
+    recipe = recipe.replace("reward_funcs: [format, tag_count, length]",
+                            f"reward_funcs: [accuracy, length, length, {tmp_path / 'my_rewards.py'}:brevity]\n"
+                            "reward_weights: [1.0, 0.5, 0.25, 2.0]").replace("max_steps: 3\n", "")
+    path = tmp_path / "rewards.yaml"
+    path.write_text(recipe)
+    reporters = []
+
+    def capture(live, console=None):
+        reporters.append(dashboard.PlainReporter(console))
+        return reporters[-1]
+
+    monkeypatch.setattr(dashboard, "make_reporter", capture)
+    result = runner.invoke(app, ["grpo", str(path), "--no-live"])
+    assert result.exit_code == 0, result.output
+    state = reporters[0].state
+    names = ["accuracy", "length", "length_2", "brevity"]
+    assert state.info.reward_names == names and state.info.reward_weights == [1.0, 0.5, 0.25, 2.0]
+    assert state.reward_names() == names  # no extra rows from the metrics: TRL logged the same names
+    assert [state.reward_weight(n) for n in names] == [1.0, 0.5, 0.25, 2.0]
+    logged = {key[len("rewards/"):-len("/mean")] for r in read_jsonl(tmp_path / "run" / "metrics.jsonl")
+              for key in r if key.startswith("rewards/") and key.endswith("/mean")}
+    assert logged == set(names)
+    assert all(state.latest.get(f"rewards/{n}/mean") is not None for n in names)  # every row filled
+    assert "rewards accuracy*1 + length*0.5 + length_2*0.25 + brevity*2" in result.output
 
 
 def test_grpo_refuses_a_used_run_dir_then_resumes(tmp_path, tiny_model_dir):

@@ -195,10 +195,13 @@ def test_training_never_stalls_and_the_loss_sees_resampled_groups(tiny_model_dir
     assert [e["reject_sampling/rejected_initial"] for e in logged] == [PROMPTS, 0]
 
 
-def test_real_time_eval_metrics_land_in_metrics_jsonl_at_the_right_steps(tiny_model_dir, tmp_path):
+def test_real_time_eval_metrics_land_in_metrics_jsonl_at_the_right_steps(tiny_model_dir, tmp_path, clean_registry):
     from r1cli.evaluation.generation import generate
     from r1cli.models import load_model, load_tokenizer
+    from r1cli.rewards import register_reward
 
+    # A plain function is eval/accuracy when registered as verifying answers (the one rule), not by its name.
+    @register_reward("test_trainer_accuracy", verifies_answers=True, range=(0.0, 1.0))
     def accuracy(completions, solution, **kwargs):
         return [1.0 if s == "0" else 0.0 for s in solution]
 
@@ -223,12 +226,35 @@ def test_real_time_eval_metrics_land_in_metrics_jsonl_at_the_right_steps(tiny_mo
     assert evals[0]["eval/reward"] == pytest.approx(1 / 3 + evals[0]["eval/rewards/length/mean"])
 
 
+def test_without_a_reward_that_verifies_answers_eval_logs_no_accuracy_and_says_so_once(tiny_model_dir, tmp_path):
+    from r1cli.rewards.selection import calculator_for
+
+    calc = calculator_for(names=["format", "length"])  # format first: the old rule called it accuracy
+    events = []
+    metrics = MetricsCallback()
+    metrics.subscribe(events.append)
+    train, test = make_dataset(["spread"] * 8), make_dataset(["spread"] * 3)
+    trainer = EnhancedGRPOTrainer(
+        str(tiny_model_dir), reward_funcs=list(calc.funcs), args=config(tmp_path, max_steps=2, reward_weights=calc.weights),
+        train_dataset=train, eval_dataset=test, eval_steps=1, eval_on_start=True, callbacks=[metrics],
+    )
+    trainer.train()
+    evals = [r for r in read_metrics(tmp_path / "run") if "eval/samples" in r]
+    assert [r["step"] for r in evals] == [0, 1, 2]
+    assert not any("eval/accuracy" in r for r in evals)
+    assert all("eval/rewards/format/mean" in r and "eval/rewards/length/mean" in r for r in evals)
+    notes = [e for e in events if e["event"] == "note"]
+    assert [n["message"] for n in notes] == ["no reward verifies answers: real-time eval logs no eval/accuracy"]
+
+
 def test_invalid_options_are_config_errors(tiny_model_dir, tmp_path):
     dataset = make_dataset(["spread"] * 2)
     with pytest.raises(ConfigError, match="reject_sampling_mode"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, reject_sampling_mode="bogus")
     with pytest.raises(ConfigError, match="reject_sampling_fallback"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, reject_sampling_fallback="drop")
+    with pytest.raises(ConfigError, match="max_resample_attempts must be >= 1"):
+        trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, use_reject_sampling=True, max_resample_attempts=0)
     with pytest.raises(ConfigError, match="eval dataset"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, eval_steps=5)
     with pytest.raises(ConfigError, match="one map-style eval dataset"):

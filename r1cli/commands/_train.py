@@ -54,9 +54,10 @@ def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, 
     overrides = list(overrides or []) + (launch.overrides() if launch else [])
     recipe = load_recipe(recipe_path, overrides=overrides, trainer=trainer)
     if not launching.launched_by_a_launcher():
+        from r1cli.config.launch import launch_plan
         from r1cli.hardware import gpu_count
 
-        plan = launching.launch_plan(recipe.values, gpus=gpu_count())
+        plan = launch_plan(recipe.values, gpus=gpu_count())
         if plan is not None:
             _launch(plan, trainer, recipe_path, overrides, resume=resume, overwrite=overwrite, live=live)
             return
@@ -66,7 +67,7 @@ def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, 
     from r1cli.training.run import TrainingInterrupted, run_training
 
     try:
-        run_training(recipe, resume=resume, overwrite=overwrite, debug=debug_enabled())
+        run_training(recipe, resume=resume, overwrite=overwrite, debug=debug_enabled(), rewards=_rewards(trainer, recipe))
     except TrainingInterrupted as exc:
         raise typer.Exit(exc.exit_code) from None  # the main process says how to resume
     except R1Error as exc:
@@ -81,7 +82,8 @@ def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resu
 
     from r1cli.errors import ConfigError
     from r1cli.hardware import gpu_count, package_available
-    from r1cli.training.launch import launch_argv, launch_problems, relaunch
+    from r1cli.config.launch import launch_problems
+    from r1cli.training.launch import launch_argv, relaunch
     from r1cli.ui.console import console
 
     # `r1 validate` only warns about these on a machine without GPUs (the recipe may be meant for another one).
@@ -99,7 +101,7 @@ def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resu
 
 
 def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live: bool | None) -> None:
-    from r1cli.training.build import output_dir_of
+    from r1cli.run_dir import RunDirectory
     from r1cli.training.run import run_training
     from r1cli.ui.console import console
     from r1cli.ui.dashboard import RunInfo, make_reporter
@@ -107,9 +109,12 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
     for warning in recipe.report.warnings:
         console.print(f"warning: {warning.format()}", soft_wrap=True, markup=False)
     live = sys.stdout.isatty() if live is None else live
-    run_dir = output_dir_of(recipe)
-    names = list(recipe.r1.reward_funcs) if trainer == "grpo" else []
-    weights = list(recipe.r1.reward_weights or [1.0] * len(names)) if trainer == "grpo" else []
+    run = RunDirectory.of(recipe)
+    run_dir = run.path
+    rewards = _rewards(trainer, recipe)
+    # The dashboard's rows are the calculator's metric names: the very names TRL logs as rewards/<name>/mean.
+    described = rewards.describe() if rewards is not None else []
+    names, weights = [n for n, _ in described], [w for _, w in described]
     with make_reporter(live, console) as reporter:
         def on_event(event: dict) -> None:
             kind = event.get("event")
@@ -122,11 +127,23 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
                 reporter.update(int(event["step"]), event["metrics"])
             elif kind == "sample":
                 reporter.sample(int(event["step"]), event["prompt"], event["completion"], event["rewards"])
+            elif kind == "note":
+                reporter.note(str(event.get("message", "")))
 
-        result = run_training(recipe, resume=resume, overwrite=overwrite, subscribers=[on_event], debug=debug_enabled())
+        result = run_training(recipe, resume=resume, overwrite=overwrite, subscribers=[on_event], debug=debug_enabled(),
+                              rewards=rewards)
         reporter.stop({"train_runtime (s)": result.metrics.get("train_runtime", 0.0)})
-    console.print(f"done: {result.global_step} steps; model, metrics.jsonl and summary.json in {result.output_dir}",
+    console.print(f"done: {result.global_step} steps; model, {run.METRICS} and {run.SUMMARY} in {result.output_dir}",
                   markup=False)
+
+
+def _rewards(trainer: str, recipe):
+    """The command's one reward calculator (GRPO), handed to the trainer and the dashboard; None for SFT."""
+    if trainer != "grpo":
+        return None
+    from r1cli.rewards.selection import calculator_for
+
+    return calculator_for(recipe.values)
 
 
 def training_command(trainer: str, doc: str):

@@ -20,12 +20,16 @@ def dry_run(
 ) -> None:
     """Check a run end to end without training; exit 1 when something would make it fail."""
     from r1cli.config import load_recipe
+    from r1cli.rewards.selection import calculator_for
     from r1cli.training.dry_run import dry_run as run_dry
     from r1cli.ui.dry_run_view import render_dry_run
 
     if trainer not in (None, "grpo", "sft"):
         raise typer.BadParameter("must be grpo or sft", param_hint="--trainer")
-    report = run_dry(load_recipe(recipe, overrides=overrides or [], trainer=trainer), generate=generate)
+    loaded = load_recipe(recipe, overrides=overrides or [], trainer=trainer)
+    # The command's one reward calculator: the gold check and --generate score with it.
+    rewards = calculator_for(loaded.values) if loaded.trainer == "grpo" else None
+    report = run_dry(loaded, generate=generate, rewards=rewards)
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2, default=str))
     else:

@@ -5,7 +5,9 @@ A recipe is one flat YAML file. Its keys are of two kinds:
 * r1's own keys, declared below as fields of :class:`R1Config`. Each field's
   metadata carries its group, one-line help, allowed range or choices. The
   validator, ``r1 init``, the README's config reference and the trainer all
-  read these declarations.
+  read these declarations. The keys of a training feature (reject sampling,
+  real-time eval) take their default, choices and range from that feature's
+  settings object in :mod:`r1cli.config.features`, which the trainer uses too.
 * every field of TRL's ``GRPOConfig`` / ``SFTConfig`` / ``ModelConfig``,
   passed through with TRL's names and meaning (see :mod:`r1cli.config.trl_fields`).
   :data:`TRL_CONSTRAINTS` adds ranges r1 checks for the common ones, and
@@ -20,6 +22,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
+from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings, setting_spec
 from r1cli.rewards.calculator import DEFAULT_REWARDS
 
 GROUPS = {
@@ -42,6 +45,12 @@ def key(default: Any = MISSING, *, group: str, help: str, min: float | None = No
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def feature_key(settings: type, name: str, *, group: str, help: str, example: Any = None):
+    """Declare a recipe key whose default, choices and range belong to a feature's settings object
+    (:mod:`r1cli.config.features`): the schema documents it, the settings object owns its values."""
+    return key(group=group, help=help, example=example, **setting_spec(settings, name))
 
 
 @dataclass
@@ -105,26 +114,32 @@ class R1Config:
         help="One weight per reward function; None weighs each 1.0. The total is TRL's weighted sum.")
     reward_kwargs: dict[str, dict] = key(group="rewards", factory=dict, example={"length": {"target": 300}},
         help="Parameters per reward, e.g. {length: {target: 300, sigma: 150}}; see the reward reference.")
-    # -- reject sampling ---------------------------------------------------
-    use_reject_sampling: bool = key(False, group="reject_sampling",
+    # -- reject sampling (defaults, choices and ranges: RejectSamplingSettings) ------------
+    use_reject_sampling: bool = feature_key(RejectSamplingSettings, "use_reject_sampling", group="reject_sampling",
         help="Regenerate or replace prompt groups that carry no learning signal (zero reward spread).")
-    reject_sampling_mode: Literal["resample", "refill"] = key("resample", group="reject_sampling",
-        choices=("resample", "refill"),
+    reject_sampling_mode: str = feature_key(RejectSamplingSettings, "reject_sampling_mode", group="reject_sampling",
         help="resample: regenerate rejected groups for the same prompts; refill: replace them with fresh prompts.")
-    max_resample_attempts: int = key(2, group="reject_sampling", min=1, max=16,
+    max_resample_attempts: int = feature_key(RejectSamplingSettings, "max_resample_attempts", group="reject_sampling",
         help="Extra generation rounds per step for rejected groups.")
-    reject_sampling_threshold: float | None = key(None, group="reject_sampling",
-        help="Also reject a group whose best total reward is below this value.")
-    reject_sampling_fallback: Literal["keep", "mask"] = key("keep", group="reject_sampling",
-        choices=("keep", "mask"),
+    reject_sampling_threshold: float | None = feature_key(RejectSamplingSettings, "reject_sampling_threshold",
+        group="reject_sampling", help="Also reject a group whose best total reward is below this value.")
+    reject_sampling_fallback: str = feature_key(RejectSamplingSettings, "reject_sampling_fallback", group="reject_sampling",
         help="When rounds run out: keep the best group seen for the prompt, or mask still-rejected groups out of the loss.")
-    # -- real-time evaluation ---------------------------------------------
+    # -- real-time evaluation (defaults and ranges: RealtimeEvalSettings) -----------------
     eval_dataset_name: str | None = key(None, group="eval",
         help="Held-out data for real-time eval (same forms as dataset_name); None uses dataset_name.")
     eval_dataset_split: str | None = key(None, group="eval",
         help="Split of the eval dataset; None means test (or the training split of eval_dataset_name).")
-    max_eval_samples: int = key(64, group="eval", min=1, help="Prompts generated per real-time evaluation.")
-    eval_temperature: float = key(0.0, group="eval", min=0.0, help="Sampling temperature for real-time eval; 0 is greedy.")
+    eval_steps: float | None = feature_key(RealtimeEvalSettings, "eval_steps", group="eval",
+        help="GRPO: real-time eval (generation scored with the rewards) every N optimizer steps and after the last one; "
+             "SFT: transformers' evaluation (eval loss) every N steps. Below 1: a fraction of the total steps. "
+             "None: GRPO only evaluates with eval_on_start, SFT once per epoch.")
+    eval_on_start: bool = feature_key(RealtimeEvalSettings, "eval_on_start", group="eval",
+        help="Also evaluate before the first step (GRPO: a real-time eval of the untrained model; SFT: transformers' eval loss).")
+    max_eval_samples: int | None = feature_key(RealtimeEvalSettings, "max_eval_samples", group="eval",
+        help="Prompts generated per real-time evaluation (GRPO); None: every eval prompt.")
+    eval_temperature: float = feature_key(RealtimeEvalSettings, "eval_temperature", group="eval",
+        help="Sampling temperature for real-time eval; 0 is greedy.")
     # -- logging -----------------------------------------------------------
     wandb_project: str | None = key(None, group="logging", help="W&B project (used when report_to includes wandb).")
     wandb_entity: str | None = key(None, group="logging", help="W&B team or user.")
@@ -163,7 +178,6 @@ TRL_CONSTRAINTS: dict[str, tuple[float | None, float | None, bool]] = {
     "warmup_steps": (0.0, None, False),
     "logging_steps": (0.0, None, True),
     "save_steps": (0.0, None, True),
-    "eval_steps": (0.0, None, True),
     "save_total_limit": (1, None, False),
     "lora_r": (1, None, False),
     "lora_alpha": (1, None, False),

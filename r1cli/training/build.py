@@ -3,8 +3,9 @@
 ``r1 sft``, ``r1 grpo``, ``r1 dry-run`` and real-time evaluation all come
 through here, so a recipe means the same thing to each of them:
 
-    parts = build_parts(recipe)            # tokenizer, model, datasets, rewards, TRL args
-    trainer = build_trainer(parts)         # EnhancedGRPOTrainer or SFTTrainer
+    calc = calculator_for(recipe.values)           # the command builds the rewards once (GRPO)
+    parts = build_parts(recipe, rewards=calc)      # tokenizer, model, datasets, TRL args; the rewards as given
+    trainer = build_trainer(parts)                 # EnhancedGRPOTrainer or SFTTrainer
     trainer.train()
 
 Building is separate from running (torchtune's setup/train split): ``dry-run``
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from r1cli.config import Recipe
+from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.hardware import has_gpu
 
-# Recipe keys r1 hands to EnhancedGRPOTrainer itself rather than to GRPOConfig: TRL's
-# eval loop would otherwise try to run its own evaluation on these settings.
+# Recipe keys r1 hands to EnhancedGRPOTrainer itself (RealtimeEvalSettings) rather than to GRPOConfig:
+# TRL's eval loop would otherwise try to run its own evaluation on these settings.
 REALTIME_EVAL_KEYS = ("eval_steps", "eval_on_start")
 
 
@@ -34,14 +36,18 @@ class RunParts:
     model: Any = None
     train_dataset: Any = None
     eval_dataset: Any = None
-    rewards: Any = None  # RewardCalculator (GRPO only)
+    rewards: Any = None  # RewardCalculator (GRPO only), the command's one calculator
+    reject_sampling: RejectSamplingSettings | None = None  # GRPO only
+    realtime_eval: RealtimeEvalSettings | None = None  # GRPO only
     peft_config: Any = None
     extra: dict = field(default_factory=dict)
 
 
 def output_dir_of(recipe: Recipe) -> Path:
-    """``output_dir`` from the recipe, else ``runs/<recipe file name>``."""
-    return Path(recipe.r1.output_dir or Path("runs") / recipe.path.stem)
+    """``output_dir`` from the recipe, else ``runs/<recipe file name>`` (:class:`r1cli.run_dir.RunDirectory` decides)."""
+    from r1cli.run_dir import RunDirectory
+
+    return RunDirectory.of(recipe).path
 
 
 def training_args(recipe: Recipe, output_dir: Path | None = None):
@@ -123,7 +129,7 @@ def quantization(recipe: Recipe):
         return None
     from r1cli.models.loading import quantization_config
 
-    return quantization_config(bits, quant_type=recipe.bnb_4bit_quant_type or "nf4",
+    return quantization_config(bits, quant_type=recipe.get("bnb_4bit_quant_type") or "nf4",
                                nested=bool(recipe.values.get("use_bnb_nested_quant")), compute_dtype=_dtype(recipe))
 
 
@@ -176,37 +182,41 @@ def build_data(recipe: Recipe, *, limit: int | None = None):
     return train, eval_ds
 
 
-def build_rewards(recipe: Recipe):
-    from r1cli.rewards import get_reward_calculator
-
-    kwargs = {name: dict(params) for name, params in (recipe.r1.reward_kwargs or {}).items()}
-    if "soft_overlong_punishment" in recipe.r1.reward_funcs and recipe.values.get("max_completion_length"):
-        # The punishment is relative to the generation limit; default it to the one this run uses.
-        kwargs.setdefault("soft_overlong_punishment", {}).setdefault("max_completion_len", recipe.get("max_completion_length"))
-    return get_reward_calculator(reward_funcs=list(recipe.r1.reward_funcs), reward_weights=recipe.r1.reward_weights,
-                                 reward_kwargs=kwargs)
+def feature_settings(recipe: Recipe) -> tuple[RejectSamplingSettings, RealtimeEvalSettings]:
+    """The GRPO features' settings from the recipe (validated: a bad value is a :class:`ConfigError` before loading)."""
+    return RejectSamplingSettings.from_values(recipe.values), RealtimeEvalSettings.from_values(recipe.values)
 
 
-def build_parts(recipe: Recipe, output_dir: Path | None = None) -> RunParts:
+def build_parts(recipe: Recipe, output_dir: Path | None = None, *, rewards=None) -> RunParts:
+    """Everything a run needs; ``rewards`` is the command's :class:`RewardCalculator` (GRPO), built here when not given."""
     from r1cli.training.distributed import main_process_first
 
     output_dir = output_dir or output_dir_of(recipe)
     parts = RunParts(recipe=recipe, output_dir=output_dir, args=training_args(recipe, output_dir))
+    if recipe.trainer == "grpo":
+        parts.reject_sampling, parts.realtime_eval = feature_settings(recipe)
     # The main process fills the hub and dataset caches first, so the others read instead of racing it.
     # Not the model: under ZeRO-3 loading it is collective, and every process must load at once.
     with main_process_first():
         parts.tokenizer = build_tokenizer(recipe)
         parts.train_dataset, parts.eval_dataset = build_data(recipe)
     if recipe.trainer == "grpo":
-        parts.rewards = build_rewards(recipe)
-        parts.args.reward_weights = list(parts.rewards.weights)
+        if rewards is None:
+            from r1cli.rewards.selection import calculator_for
+
+            rewards = calculator_for(recipe.values)
+        parts.rewards = rewards
+        parts.args.reward_weights = list(rewards.weights)
     parts.peft_config = peft_config(recipe)
     parts.model = build_model(recipe)
     return parts
 
 
-def build_trainer(parts: RunParts, callbacks: list | None = None):
-    """The TRL trainer for ``parts``: EnhancedGRPOTrainer for GRPO, TRL's SFTTrainer for SFT."""
+def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None):
+    """The TRL trainer for ``parts``: EnhancedGRPOTrainer for GRPO, TRL's SFTTrainer for SFT.
+
+    ``run_flags`` (:class:`r1cli.training.flags.RunFlags`) is shared with the run's callbacks (GRPO only).
+    """
     recipe = parts.recipe
     common = dict(model=parts.model, args=parts.args, train_dataset=parts.train_dataset,
                   processing_class=parts.tokenizer, callbacks=callbacks, peft_config=parts.peft_config)
@@ -216,11 +226,6 @@ def build_trainer(parts: RunParts, callbacks: list | None = None):
         return SFTTrainer(eval_dataset=parts.eval_dataset, **common)
     from r1cli.training.grpo_trainer import EnhancedGRPOTrainer
 
-    eval_steps = recipe.values.get("eval_steps")
-    return EnhancedGRPOTrainer(
-        reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
-        eval_steps=int(eval_steps) if eval_steps else None, eval_on_start=bool(recipe.values.get("eval_on_start")),
-        max_eval_samples=recipe.r1.max_eval_samples, eval_temperature=recipe.r1.eval_temperature,
-        use_reject_sampling=recipe.r1.use_reject_sampling, reject_sampling_mode=recipe.r1.reject_sampling_mode,
-        max_resample_attempts=recipe.r1.max_resample_attempts, reject_sampling_threshold=recipe.r1.reject_sampling_threshold,
-        reject_sampling_fallback=recipe.r1.reject_sampling_fallback, **common)
+    reject, realtime = (parts.reject_sampling, parts.realtime_eval) if parts.reject_sampling else feature_settings(recipe)
+    return EnhancedGRPOTrainer(reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
+                               run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(), **common)

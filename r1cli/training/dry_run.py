@@ -1,15 +1,17 @@
 """`r1 dry-run`: everything a run would do except the optimisation.
 
-    report = dry_run(recipe, generate=0)
+    report = dry_run(recipe, generate=0, rewards=calculator_for(recipe.values))
 
 Loads the tokenizer and the data through the same builders as training,
 renders the first prompts through the chat template, measures prompt lengths
 against the completion budget, counts parameters on the ``meta`` device (no
 weights are read), estimates memory and the number of steps, and scores the
-dataset's own gold answers with the ``accuracy`` reward to catch golds that
-cannot be parsed. ``generate=N`` also loads the model, samples N completions
-and scores them with every reward of the recipe. Findings that would make a
-run fail are ``errors``; the command exits non-zero when there are any.
+dataset's own gold answers with the run's accuracy reward (the calculator's
+reward that verifies answers, with its parameters) to catch golds that cannot
+be parsed; without such a reward the gold check is skipped and a note says so.
+``generate=N`` also loads the model, samples N completions and scores them with
+the same calculator. Findings that would make a run fail are ``errors``; the
+command exits non-zero when there are any.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from r1cli.config import Recipe
 from r1cli.training.memory import ModelShape, estimate_memory, plan_steps
 
 STATS_ROWS = 256  # prompts measured and golds scored; enough for lengths and parse failures
+NO_VERIFIER_NOTE = "no reward verifies answers: gold check skipped"
 
 
 @dataclass
@@ -41,6 +44,7 @@ class DryRunReport:
     samples: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # neither wrong nor risky: what was not checked, and why
 
     @property
     def ok(self) -> bool:
@@ -88,23 +92,36 @@ def _token_stats(lengths: list[int]) -> dict[str, float]:
             "p95": p95, "max": ordered[-1]}
 
 
-def _score_golds(recipe: Recipe, rows) -> dict[str, Any]:
-    """Each gold scored as a completion against itself: anything but 1.0 is a gold the reward cannot use."""
-    from r1cli.rewards import get_reward_calculator
+def _rows(rows) -> list[dict]:
+    """A dataset slice as row dicts (what TRL hands rewards as columns)."""
+    return [dict(rows[i]) for i in range(len(rows))]
 
-    golds = [str(g) for g in rows["solution"]]
-    kwargs = (recipe.r1.reward_kwargs or {}).get("accuracy", {})
-    scores = get_reward_calculator(["accuracy"], reward_kwargs={"accuracy": kwargs} if kwargs else None) \
-        .score(golds, solution=golds).per_reward["accuracy"]
+
+def _score_golds(rewards, rows) -> dict[str, Any] | None:
+    """Each gold scored as a completion against itself by the accuracy reward: anything but 1.0 is a gold it cannot use.
+
+    None when no reward of ``rewards`` verifies answers.
+    """
+    from r1cli.rewards.calling import call_arguments, columns_of
+
+    name = rewards.accuracy_name
+    if name is None:
+        return None
+    reward = rewards.funcs[rewards.names.index(name)]  # bound with the recipe's parameters for it
+    table = _rows(rows)
+    golds = [str(row.get("solution")) for row in table]
+    columns = {**columns_of(table), "solution": golds}
+    scores = [None if s is None or s != s else float(s) for s in reward(golds, **call_arguments(golds, columns=columns))]
     failing = [g for g, s in zip(golds, scores) if s != 1.0]
-    return {"rows": len(golds), "verified": len(golds) - len(failing),
+    return {"reward": name, "rows": len(golds), "verified": len(golds) - len(failing),
             "not_equal": sum(1 for s in scores if s == 0.0), "unparseable": sum(1 for s in scores if s is None),
             "examples": failing[:3]}
 
 
-def _generate(recipe: Recipe, tokenizer, rows, count: int) -> list[dict[str, Any]]:
+def _generate(recipe: Recipe, rewards, tokenizer, rows, count: int) -> list[dict[str, Any]]:
     from r1cli.evaluation.generation import generate
-    from r1cli.training.build import build_model, build_rewards
+    from r1cli.rewards.calling import call_arguments, columns_of
+    from r1cli.training.build import build_model
 
     model = build_model(recipe)
     model.eval()
@@ -114,16 +131,17 @@ def _generate(recipe: Recipe, tokenizer, rows, count: int) -> list[dict[str, Any
                        temperature=temperature, top_p=float(recipe.values.get("top_p", 1.0) or 1.0),
                        seed=recipe.values.get("seed") or 0)
     completions = [out[0] for out in outputs]
-    rewards = build_rewards(recipe)
-    golds = [rows[i]["solution"] for i in range(len(prompts))]
-    scores = rewards.score([c.text for c in completions], solution=golds, prompts=prompts,
-                           completion_ids=[c.token_ids for c in completions])
+    texts = [c.text for c in completions]
+    columns = columns_of(_rows(rows.select(range(len(prompts)))))
+    scores = rewards.score(texts, **call_arguments(texts, prompts=prompts, completion_ids=[c.token_ids for c in completions],
+                                                   columns=columns))
     return [{"prompt": p[-1]["content"] if isinstance(p, list) else str(p), "completion": c.text, "tokens": c.num_tokens,
              "rewards": {name: scores.per_reward[name][i] for name in rewards.names}, "total": scores.total[i]}
             for i, (p, c) in enumerate(zip(prompts, completions))]
 
 
-def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2) -> DryRunReport:
+def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2, rewards=None) -> DryRunReport:
+    """Everything but training; ``rewards`` is the command's calculator (GRPO; built from the recipe when not given)."""
     from r1cli.evaluation.generation import render_prompt
     from r1cli.training.build import build_data, build_tokenizer, output_dir_of
 
@@ -171,14 +189,26 @@ def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2) -> DryR
                       epochs=float(recipe.values.get("num_train_epochs", 3.0)))
     report.steps = vars(plan) | {"processes": processes}
     if grpo:
-        report.gold = _score_golds(recipe, sample)
-        failing = report.gold["rows"] - report.gold["verified"]
-        if failing == report.gold["rows"]:
-            report.errors.append("no gold answer verifies against itself with the accuracy reward, so it would never "
-                                 "reward anything (check dataset_solution_column)")
-        elif failing:
-            report.warnings.append(f"{failing} of {report.gold['rows']} gold answers do not verify against themselves; "
-                                   "those samples can never earn the accuracy reward")
+        if rewards is None:
+            from r1cli.rewards.selection import calculator_for
+
+            rewards = calculator_for(recipe.values)
+        report.gold = _score_golds(rewards, sample)
+        _judge_golds(report)
         if generate:
-            report.samples = _generate(recipe, tokenizer, sample, generate)
+            report.samples = _generate(recipe, rewards, tokenizer, sample, generate)
     return report
+
+
+def _judge_golds(report: DryRunReport) -> None:
+    gold = report.gold
+    if gold is None:
+        report.notes.append(NO_VERIFIER_NOTE)
+        return
+    name, failing = gold["reward"], gold["rows"] - gold["verified"]
+    if failing == gold["rows"]:
+        report.errors.append(f"no gold answer verifies against itself with the {name} reward, so it would never "
+                             "reward anything (check dataset_solution_column)")
+    elif failing:
+        report.warnings.append(f"{failing} of {gold['rows']} gold answers do not verify against themselves; "
+                               f"those samples can never earn the {name} reward")

@@ -5,9 +5,13 @@ Used from Python exactly like ``trl.GRPOTrainer``, with extra keyword arguments:
     trainer = EnhancedGRPOTrainer(
         model, reward_funcs=[accuracy, fmt], args=GRPOConfig(...), train_dataset=train,
         eval_dataset=test, eval_steps=50, eval_on_start=True, max_eval_samples=200,
-        use_reject_sampling=True, reject_sampling_mode="refill", max_resample_attempts=3,
+        use_reject_sampling=True, reject_sampling_mode="refill", max_resample_attempts=2,
     )
     trainer.train()
+
+The extra keyword arguments, their defaults, choices and ranges are those of
+``RejectSamplingSettings`` and ``RealtimeEvalSettings`` (:mod:`r1cli.config.features`),
+the same objects the recipe's keys are declared from.
 
 Reject sampling (off by default; off, this class behaves exactly like TRL's)
 overrides ``_generate_and_score_completions``: TRL generates and scores the
@@ -37,7 +41,8 @@ rounds are logged only through ``reject_sampling/*`` (``reward_mean_after``,
 
 Real-time evaluation (``eval_dataset`` + ``eval_steps`` and/or ``eval_on_start``)
 generates greedily for up to ``max_eval_samples`` prompts and logs ``eval/*``
-metrics computed with the trainer's own reward functions (``realtime_eval.py``).
+metrics computed with the trainer's own reward functions (``realtime_eval.py``);
+``eval/accuracy`` is the reward that verifies answers, and is not logged when none does.
 """
 
 from __future__ import annotations
@@ -50,14 +55,25 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError
 from r1cli.training import batch_ops
-from r1cli.training.realtime_eval import RealtimeEvalCallback, RealtimeEvalSettings, run_realtime_eval
-from r1cli.training.reject_sampling import FALLBACKS, MODES, Layout, RejectStats, run_rounds
+from r1cli.training.flags import RunFlags
+from r1cli.training.realtime_eval import RealtimeEval, RealtimeEvalCallback, check_eval_dataset, run_realtime_eval
+from r1cli.training.reject_sampling import Layout, RejectStats, run_rounds
+
+
+_REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
+_EVAL = RealtimeEvalSettings()
 
 
 class EnhancedGRPOTrainer(GRPOTrainer):
-    """TRL's GRPOTrainer with reject sampling and real-time evaluation (both opt-in)."""
+    """TRL's GRPOTrainer with reject sampling and real-time evaluation (both opt-in).
+
+    The extra keyword arguments are the fields of :class:`~r1cli.config.features.RejectSamplingSettings`
+    and :class:`~r1cli.config.features.RealtimeEvalSettings`: their defaults, choices and ranges are
+    defined there (the recipe's keys use the same ones), and invalid values raise :class:`ConfigError`.
+    """
 
     def __init__(
         self,
@@ -68,23 +84,32 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         eval_dataset=None,
         processing_class=None,
         *,
-        eval_steps: int | None = None,
-        eval_on_start: bool = False,
-        max_eval_samples: int | None = None,
-        eval_batch_size: int = 16,
-        eval_max_new_tokens: int | None = None,
-        eval_temperature: float = 0.0,
-        eval_accuracy_reward: str | None = None,
-        use_reject_sampling: bool = False,
-        reject_sampling_mode: str = "resample",
-        max_resample_attempts: int = 3,
-        reject_sampling_threshold: float | None = None,
-        reject_sampling_fallback: str = "keep",
+        eval_steps: float | None = _EVAL.eval_steps,
+        eval_on_start: bool = _EVAL.eval_on_start,
+        max_eval_samples: int | None = _EVAL.max_eval_samples,
+        eval_batch_size: int = _EVAL.eval_batch_size,
+        eval_max_new_tokens: int | None = _EVAL.eval_max_new_tokens,
+        eval_temperature: float = _EVAL.eval_temperature,
+        eval_accuracy_reward: str | None = _EVAL.eval_accuracy_reward,
+        use_reject_sampling: bool = _REJECT.use_reject_sampling,
+        reject_sampling_mode: str = _REJECT.reject_sampling_mode,
+        max_resample_attempts: int = _REJECT.max_resample_attempts,
+        reject_sampling_threshold: float | None = _REJECT.reject_sampling_threshold,
+        reject_sampling_fallback: str = _REJECT.reject_sampling_fallback,
+        run_flags: RunFlags | None = None,
         **kwargs: Any,
     ):
-        _check_options(
-            reject_sampling_mode, reject_sampling_fallback, max_resample_attempts, eval_steps, eval_on_start, eval_dataset
+        self.reject_sampling = RejectSamplingSettings(
+            use_reject_sampling=use_reject_sampling, reject_sampling_mode=reject_sampling_mode,
+            max_resample_attempts=max_resample_attempts, reject_sampling_threshold=reject_sampling_threshold,
+            reject_sampling_fallback=reject_sampling_fallback,
         )
+        eval_settings = RealtimeEvalSettings(
+            eval_steps=eval_steps, eval_on_start=eval_on_start, max_eval_samples=max_eval_samples,
+            eval_batch_size=eval_batch_size, eval_max_new_tokens=eval_max_new_tokens, eval_temperature=eval_temperature,
+            eval_accuracy_reward=eval_accuracy_reward,
+        )
+        check_eval_dataset(eval_settings, eval_dataset)
         super().__init__(
             model=model,
             reward_funcs=reward_funcs,
@@ -94,11 +119,6 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             processing_class=processing_class,
             **kwargs,
         )
-        self.use_reject_sampling = use_reject_sampling
-        self.reject_sampling_mode = reject_sampling_mode
-        self.max_resample_attempts = max_resample_attempts
-        self.reject_sampling_threshold = reject_sampling_threshold
-        self.reject_sampling_fallback = reject_sampling_fallback
         self.last_reject_stats: RejectStats | None = None
         self._last_rewards_per_func: torch.Tensor | None = None
         self._refill_order: list[int] = []
@@ -110,18 +130,9 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                 hint="use reject_sampling_mode: resample with a streaming dataset",
             )
 
-        self.realtime_eval = RealtimeEvalSettings(
-            dataset=eval_dataset,
-            eval_steps=eval_steps,
-            eval_on_start=eval_on_start,
-            max_samples=max_eval_samples,
-            batch_size=eval_batch_size,
-            max_new_tokens=eval_max_new_tokens or self.max_completion_length,
-            temperature=eval_temperature,
-            accuracy_reward=eval_accuracy_reward,
-        )
-        if eval_dataset is not None and (eval_steps or eval_on_start):
-            self.add_callback(RealtimeEvalCallback(self))
+        self.realtime_eval = RealtimeEval.for_trainer(self, eval_settings, eval_dataset)
+        if eval_dataset is not None and eval_settings.enabled:
+            self.add_callback(RealtimeEvalCallback(self, run_flags))
 
     # -- real-time evaluation -------------------------------------------------------------
 
@@ -152,7 +163,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         return totals.tolist()
 
     def _generate_and_score_completions(self, inputs):
-        if not self.use_reject_sampling or not self.model.training:
+        if not self.reject_sampling.use_reject_sampling or not self.model.training:
             return super()._generate_and_score_completions(inputs)
 
         batch = super()._generate_and_score_completions(inputs)
@@ -181,14 +192,14 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             first_totals,
             layout,
             process,
-            max_rounds=self.max_resample_attempts,
-            fallback=self.reject_sampling_fallback,
-            threshold=self.reject_sampling_threshold,
+            max_rounds=self.reject_sampling.max_resample_attempts,
+            fallback=self.reject_sampling.reject_sampling_fallback,
+            threshold=self.reject_sampling.reject_sampling_threshold,
             run_round=run_round,
             splice=splice,
         )
         batch = state["batch"]
-        if self.reject_sampling_fallback == "mask":
+        if self.reject_sampling.reject_sampling_fallback == "mask":
             rows = [r for slot in stats.still_rejected_slots for r in layout.local_rows(slot, process)]
             batch = batch_ops.mask_rows(batch, rows)
         # Spliced or masked rows change the loss-token count; every process reaches this gather exactly once.
@@ -200,7 +211,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
 
     def _round_inputs(self, inputs: list[dict], plan) -> list[dict]:
         """The local rows of a regeneration round: the same prompts (resample) or fresh ones (refill)."""
-        if self.reject_sampling_mode == "resample":
+        if self.reject_sampling.reject_sampling_mode == "resample":
             return [dict(inputs[row.source]) for row in plan.rows]
         # One fresh prompt per group of the round's global batch, drawn identically on every process.
         fresh = [self._next_refill_index() for _ in plan.candidates]
@@ -234,18 +245,3 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             self._metrics["train"], self._logs = saved_metrics, saved_logs
             # Tokens generated in extra rounds were really processed: keep the running count current.
             self._metrics["train"]["num_tokens"] = [self.state.num_input_tokens_seen]
-
-
-def _check_options(mode, fallback, max_attempts, eval_steps, eval_on_start, eval_dataset) -> None:
-    if mode not in MODES:
-        raise ConfigError(f"reject_sampling_mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if fallback not in FALLBACKS:
-        raise ConfigError(f"reject_sampling_fallback must be one of {', '.join(FALLBACKS)}, got {fallback!r}")
-    if max_attempts < 0:
-        raise ConfigError(f"max_resample_attempts must be 0 or more, got {max_attempts}")
-    if eval_steps is not None and eval_steps < 1:
-        raise ConfigError(f"eval_steps must be at least 1, got {eval_steps}")
-    if (eval_steps or eval_on_start) and eval_dataset is None:
-        raise ConfigError("real-time evaluation (eval_steps / eval_on_start) needs an eval dataset")
-    if (eval_steps or eval_on_start) and (isinstance(eval_dataset, dict) or not hasattr(eval_dataset, "__len__")):
-        raise ConfigError("real-time evaluation needs one map-style eval dataset (not a dict of them, not a stream)")

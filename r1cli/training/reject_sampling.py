@@ -38,8 +38,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-MODES = ("resample", "refill")
-FALLBACKS = ("keep", "mask")
+# The modes and fallbacks are reject sampling's settings, listed once in r1cli.config.features.
+from r1cli.config.features import REJECT_SAMPLING_FALLBACKS as FALLBACKS
+from r1cli.config.features import REJECT_SAMPLING_MODES as MODES  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from r1cli.training.memory import human_bytes
-from r1cli.ui.console import console
+from r1cli.ui.console import console, human_bytes
 
 
 def _table(title: str, rows: list[tuple[str, str]]):
@@ -44,11 +43,14 @@ def render_dry_run(report) -> None:
         rows = [("gold answers scored", str(g["rows"])), ("verified (1.0)", str(g["verified"])),
                 ("not equal (0.0)", str(g["not_equal"])), ("unparseable (None)", str(g["unparseable"]))]
         rows += [("e.g.", escape(example[:80])) for example in g["examples"]]
-        console.print(_table("Accuracy reward on the dataset's own golds", rows))
+        name = str(g.get("reward") or "accuracy")
+        console.print(_table(f"{name[:1].upper()}{name[1:]} reward on the dataset's own golds", rows))
     for sample in report.samples:
         scores = "  ".join(f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in sample["rewards"].items())
         console.print(Panel(escape(sample["completion"][:600]), title=escape(sample["prompt"][:70]),
                             subtitle=f"{scores}  total {sample['total']:.2f}", expand=False))
+    for text in getattr(report, "notes", []):
+        console.print(f"note: {escape(text)}", soft_wrap=True)
     for text in report.warnings:
         console.print(f"[yellow]warning[/]: {escape(text)}", soft_wrap=True)
     for text in report.errors:
