@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from r1cli.data.prompts import render_prompt  # noqa: F401  (re-exported: the rendering rule is data.prompts')
+
 Prompt = str | Sequence[dict]
 
 
@@ -51,15 +53,6 @@ class GenerationProgress:
     @property
     def tokens_per_s(self) -> float:
         return self.tokens_generated / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-
-def render_prompt(tokenizer, prompt: Prompt, chat_template_kwargs: dict | None = None) -> str:
-    """The text the model sees for ``prompt``: chat template for messages, the string itself otherwise."""
-    if isinstance(prompt, str):
-        return prompt
-    return tokenizer.apply_chat_template(
-        list(prompt), tokenize=False, add_generation_prompt=True, **(chat_template_kwargs or {})
-    )
 
 
 def eos_token_ids(model, tokenizer) -> set[int]:

@@ -27,15 +27,15 @@ CHUNK_PROMPTS = 256
 
 
 def check_available() -> None:
-    """Raise :class:`ModelError` unless vLLM is installed and an NVIDIA GPU is visible."""
-    from r1cli.hardware import has_gpu, package_available
+    """Raise :class:`ModelError` unless vLLM can run here (:func:`r1cli.hardware.vllm_problem` decides)."""
+    from r1cli.hardware import vllm_problem
 
-    if not package_available("vllm"):
-        raise ModelError("--backend vllm needs the `vllm` package, which is not installed",
-                         hint="pip install vllm (on a machine with an NVIDIA GPU), or use --backend transformers")
-    if not has_gpu():
-        raise ModelError("--backend vllm needs an NVIDIA GPU, and none is visible",
-                         hint="use --backend transformers on this machine (check CUDA_VISIBLE_DEVICES if a GPU exists)")
+    problem = vllm_problem()
+    if problem is None:
+        return
+    hint = ("pip install vllm (on a machine with an NVIDIA GPU), or use --backend transformers" if problem.missing == "package"
+            else "use --backend transformers on this machine (check CUDA_VISIBLE_DEVICES if a GPU exists)")
+    raise ModelError(f"--backend vllm needs {problem.reason}", hint=hint)
 
 
 def generate(
