@@ -25,8 +25,8 @@ def test_one_default_per_setting_schema_settings_and_trainer(settings):
         if f.name in R1_KEYS:  # eval_batch_size and friends are Python-only: no recipe key
             assert default_of(f.name) == f.default, f.name
             meta = R1_KEYS[f.name].metadata
-            for limit in ("min", "max", "min_exclusive", "choices"):
-                assert meta[limit] == f.metadata[limit], (f.name, limit)
+            for limit in ("min", "max", "min_exclusive", "choices", "whole"):
+                assert meta[limit] == f.metadata.get(limit, False if limit == "whole" else None), (f.name, limit)
 
 
 def test_every_reject_sampling_and_eval_key_of_the_schema_has_a_setting():
@@ -83,3 +83,34 @@ def test_the_settings_module_is_torch_free():
     code = "import sys, r1cli.config.features, r1cli.config.schema; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+MUTATIONS = (-1, 0, 0.5, 1, 2.5, 3, 17, float("nan"), float("inf"), "nonsense", "resample", "mask", True, None)
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_validate_and_the_settings_agree_on_every_value(settings, tmp_path):
+    """Whatever the trainer's settings refuse for a feature key, `r1 validate` refused first.
+
+    (`r1 validate` may refuse more: a reject_sampling_threshold above what the rewards can reach.)"""
+    from r1cli.config.validate import REWARD_LAYERS, validate_recipe
+
+    base = "model_name_or_path: a/b\ndataset_name: c/d\nnum_generations: 4\nper_device_train_batch_size: 8\n" \
+           "eval_dataset_name: e/f\n"
+    disagreements = []
+    for f in fields(settings):
+        if f.name not in R1_KEYS:
+            continue
+        for value in MUTATIONS:
+            path = tmp_path / "r.yaml"
+            path.write_text(base, encoding="utf-8")
+            report = validate_recipe(path, overrides=[f"{f.name}={value}"], layers=REWARD_LAYERS)
+            by_validate = not any(e.key == f.name for e in report.errors)
+            try:
+                settings.from_values({f.name: report.values.get(f.name, value)})
+                by_settings = True
+            except ConfigError:
+                by_settings = False
+            if by_validate and not by_settings:
+                disagreements.append((f.name, value, by_validate, by_settings))
+    assert disagreements == []

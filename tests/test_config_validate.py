@@ -356,3 +356,20 @@ def test_validation_imports_no_heavy_library(tmp_path):
             "print(heavy); assert r.ok and not heavy")
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_eval_steps_above_one_must_be_whole_as_the_trainer_requires(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model_name_or_path: a/b\ndataset_name: c/d\nnum_generations: 4\nper_device_train_batch_size: 8\n"
+                    "eval_dataset_name: e/f\neval_steps: 2.5\n", encoding="utf-8")
+    report = validate_recipe(path)
+    assert [f.format() for f in report.errors] == [f"{path}:6: eval_steps: 2.5 is not a whole number "
+                                                   "(fix: set eval_steps to a whole number (or below 1: a fraction))"]
+    assert validate_recipe(path, overrides=["eval_steps=0.25"]).ok  # a fraction of the run
+
+
+def test_a_threshold_of_the_wrong_type_is_reported_not_a_traceback(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model_name_or_path: a/b\ndataset_name: c/d\nnum_generations: 4\nper_device_train_batch_size: 8\n"
+                    "reject_sampling_threshold: nonsense\n", encoding="utf-8")
+    assert [f.key for f in validate_recipe(path).errors] == ["reject_sampling_threshold"]

@@ -105,7 +105,8 @@ def test_build_parts_without_a_calculator_builds_the_same_one(tmp_path, tiny_mod
 def test_a_bad_setting_fails_before_the_model_loads(tmp_path, tiny_model_dir, monkeypatch):
     from r1cli.errors import ConfigError
 
-    recipe = write_recipe(tmp_path, tiny_model_dir, f"eval_steps: 2.5\neval_dataset_name: {tmp_path / 'train.jsonl'}\n")
+    recipe = write_recipe(tmp_path, tiny_model_dir, f"eval_steps: 2\neval_dataset_name: {tmp_path / 'train.jsonl'}\n")
+    recipe.values["eval_steps"] = 2.5  # r1 validate refuses it too; a Python caller can still build such a recipe
     monkeypatch.setattr(build, "build_model", lambda recipe: pytest.fail("the model was loaded"))
     with pytest.raises(ConfigError, match="eval_steps must be a whole number"):
         build.build_parts(recipe)

@@ -39,8 +39,13 @@ class _Settings:
     """Validation and conversion shared by the settings dataclasses."""
 
     def __post_init__(self) -> None:
+        from r1cli.config.types import describe, fits
+
         for f in fields(self):
-            _check(f.name, getattr(self, f.name), f.metadata)
+            value = getattr(self, f.name)
+            if not fits(str(f.type), value):
+                raise ConfigError(f"{f.name} must be {f.type}, got {describe(value)}")
+            _check(f.name, value, f.metadata)
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]):
@@ -113,10 +118,11 @@ class RealtimeEvalSettings(_Settings):
 
 
 def setting_spec(settings: type, name: str) -> dict[str, Any]:
-    """``default``, ``min``, ``max``, ``min_exclusive`` and ``choices`` of one setting (what a schema key takes)."""
+    """``default``, ``min``, ``max``, ``min_exclusive``, ``choices`` and ``whole`` of one setting (what a schema key takes)."""
     f = next(f for f in fields(settings) if f.name == name)
     assert f.default is not MISSING
-    return {"default": f.default, **{k: f.metadata[k] for k in ("min", "max", "min_exclusive", "choices")}}
+    return {"default": f.default, **{k: f.metadata.get(k) for k in ("min", "max", "min_exclusive", "choices")},
+            "whole": bool(f.metadata.get("whole"))}
 
 
 def defaults_of(settings: type) -> dict[str, Any]:

@@ -38,10 +38,14 @@ GROUPS = {
 
 
 def key(default: Any = MISSING, *, group: str, help: str, min: float | None = None, max: float | None = None,
-        min_exclusive: bool = False, choices: tuple | None = None, example: Any = None, factory=None):
-    """Declare one recipe key (a dataclass field whose metadata is its documentation)."""
+        min_exclusive: bool = False, choices: tuple | None = None, example: Any = None, factory=None,
+        whole: bool = False):
+    """Declare one recipe key (a dataclass field whose metadata is its documentation).
+
+    ``whole``: a number of 1 or more must be a whole number (e.g. ``eval_steps``, whose values below 1
+    are a fraction of the run)."""
     meta = {"group": group, "help": help, "min": min, "max": max, "min_exclusive": min_exclusive,
-            "choices": choices, "example": example}
+            "choices": choices, "example": example, "whole": whole}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)

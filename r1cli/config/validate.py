@@ -155,9 +155,11 @@ def _type_hint(annotation: str, name: str) -> str:
 
 
 def _check_range(raw: RawRecipe, name: str, value: Any) -> None:
+    whole = False
     if name in R1_KEYS:
         meta = R1_KEYS[name].metadata
         low, high, exclusive, choices = meta["min"], meta["max"], meta["min_exclusive"], meta["choices"]
+        whole = bool(meta.get("whole"))
     elif name in TRL_CONSTRAINTS:
         (low, high, exclusive), choices = TRL_CONSTRAINTS[name], trl_fields()[name].choices
     else:
@@ -178,6 +180,8 @@ def _check_range(raw: RawRecipe, name: str, value: Any) -> None:
         raw.error(name, f"{value} is out of range: must be {sign} {low}", f"set {name} {sign} {low}")
     elif high is not None and value > high:
         raw.error(name, f"{value} is out of range: must be <= {high}", f"set {name} <= {high}")
+    elif whole and value >= 1 and value != int(value):
+        raw.error(name, f"{value} is not a whole number", f"set {name} to a whole number (or below 1: a fraction)")
 
 
 def _value(raw: RawRecipe, name: str) -> Any:
@@ -279,8 +283,8 @@ def _check_rewards(raw: RawRecipe) -> list[tuple[float, float] | None]:
 
 def _check_reachable_threshold(raw: RawRecipe, ranges: list[tuple[float, float] | None]) -> None:
     threshold = _value(raw, "reject_sampling_threshold")
-    if threshold is None or not ranges or any(r is None for r in ranges):
-        return
+    if not types.fits("float", threshold) or not math.isfinite(threshold) or not ranges or any(r is None for r in ranges):
+        return  # no threshold, or one already reported as the wrong type or not finite
     weights = _value(raw, "reward_weights")
     weights = weights if isinstance(weights, list) and len(weights) == len(ranges) else [1.0] * len(ranges)
     best = sum(w * (hi if w >= 0 else lo) for w, (lo, hi) in zip(weights, ranges))
