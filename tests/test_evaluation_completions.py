@@ -123,3 +123,23 @@ def test_worker_processes_give_the_same_report(tmp_path):
     parallel = evaluate_completions(path, workers=2)
     assert parallel.metrics == serial.metrics
     assert [i.majority for i in parallel.items] == [i.majority for i in serial.items]
+
+
+def test_answers_stay_parsed_once_past_the_parse_memory(monkeypatch):
+    """More completions than math_answers remembers: scored in slices, so no answer is parsed twice."""
+    from r1cli.rewards import math_answers
+    from r1cli.rewards.selection import calculator_for
+    from r1cli.scoring import batch
+
+    monkeypatch.setattr(math_answers, "_ANSWER_CACHE_SIZE", 8)
+    monkeypatch.setattr(math_answers, "_answer_cache", type(math_answers._answer_cache)())
+    monkeypatch.setattr(batch, "ANSWER_SLICE", 4)
+    calls = []
+    real = math_answers._completion_answer_now
+    monkeypatch.setattr(math_answers, "_completion_answer_now", lambda text: calls.append(text) or real(text))
+    texts = [f"<answer>{n}</answer>" for n in range(30)]
+    result = batch.score_batch(calculator_for(None, names=["accuracy"]), texts, columns={"solution": ["7"] * 30},
+                               answers=True)
+    assert len(calls) == 30
+    assert result.scores.per_reward["accuracy"] == [1.0 if n == 7 else 0.0 for n in range(30)]
+    assert [a.text for a in result.answers] == [str(n) for n in range(30)]

@@ -16,6 +16,7 @@ from typing import Callable
 
 from r1cli.errors import DataError
 from r1cli.evaluation.results import EvalReport, Item, Sample, SourceRows, finish_item, finite, format_name, summarise
+from r1cli.scoring.batch import answer_timeout
 from r1cli.rewards.calculator import RewardCalculator
 
 
@@ -76,7 +77,7 @@ def evaluate_completions(
             formats[item.index].append(row.format_score)
     items = list(groups.values())
     for item in items:
-        finish_item(item, parsed.pop(item.index))
+        finish_item(item, parsed.pop(item.index), answer_timeout(calc))
     format_scores = [v for item in items for v in formats[item.index]] if measure_format else None
     return EvalReport(
         label=str(path), dataset=str(path), split=None, benchmark=None,

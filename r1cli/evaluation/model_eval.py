@@ -97,7 +97,7 @@ def evaluate_model(
             Sample(c.text, batch.answer_texts[r], c.num_tokens, scores.row(r), finite(scores.total[r]), c.finished)
             for c, r in zip(samples, rows)
         ])
-        finish_item(item, [batch.answers[r] for r in rows])
+        finish_item(item, [batch.answers[r] for r in rows], batch.timeout)
         items.append(item)
     return EvalReport(
         label=str(model), dataset=data.name, split=data.split, benchmark=data.columns.benchmark,

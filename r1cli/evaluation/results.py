@@ -53,12 +53,18 @@ class Item:
     majority: int | None = None  # index of a sample holding the majority answer
 
 
-def finish_item(item: Item, parsed: Sequence) -> None:
-    """Gold answer text and the majority sample of one item, from its samples' parsed answers (parsed once, when scored)."""
-    from r1cli.rewards.accuracy import answers_equal, gold_answer_text
+def finish_item(item: Item, parsed: Sequence, timeout: float | None = None) -> None:
+    """Gold answer text and the majority sample of one item, from its samples' parsed answers (parsed once, when scored).
 
+    Answers are compared under ``timeout``, the accuracy reward's own limit (``Batch.timeout``).
+    """
+    from r1cli.rewards.answer_text import gold_answer_text
+    from r1cli.rewards.math_answers import DEFAULT_TIMEOUT, answers_equal
+
+    limit = DEFAULT_TIMEOUT if timeout is None else timeout
     item.gold_answer = gold_answer_text(item.gold)
-    item.majority = M.majority_index(list(parsed), lambda x, y: bool(answers_equal(x, y)), key=lambda a: a.key)
+    item.majority = M.majority_index(list(parsed), lambda x, y: bool(answers_equal(x, y, timeout=limit)),
+                                     key=lambda a: a.key)
 
 
 @dataclass

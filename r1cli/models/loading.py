@@ -76,13 +76,13 @@ def resolve_source(name_or_path: str | os.PathLike, gguf_file: str | None = None
 
 def resolve_builtin(name: str) -> Path:
     """A local transformers checkpoint for built-in model ``name`` (see ``catalog.py``), converted from GGUF on first use."""
-    from transformers.utils import logging as hf_logging
-
     from r1cli.models.catalog import builtin_gguf, cached_checkpoint, is_cached
 
     target = cached_checkpoint(name)
     if is_cached(name):
-        return target
+        return target  # the common case: no transformers import
+    from transformers.utils import logging as hf_logging
+
     gguf = builtin_gguf(name)
     hf_logging.disable_progress_bar()  # conversion runs under r1's own output, not tqdm's
 

@@ -16,10 +16,10 @@ inputs are capped before parsing so hostile completions stay cheap.
 
 Finding the answer is :mod:`r1cli.rewards.answer_text` (string work);
 parsing and comparing it is :mod:`r1cli.rewards.math_answers` (math-verify,
-imported on first use). Their public helpers are re-exported here because
-``r1 eval`` (majority vote over equal answers) and ``r1 dry-run`` (golds that
-cannot be parsed) reuse them: :func:`extract_answer`, :func:`parse_gold`,
-:func:`parse_answer`, :func:`answers_equal`, :func:`verify_completion`.
+imported on first use, each completion's parse remembered so ``r1 eval``'s
+majority vote reuses it). Their public helpers are re-exported here for
+scripts: :func:`extract_answer`, :func:`parse_gold`, :func:`parse_answer`,
+:func:`answers_equal`, :func:`verify_completion`.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ from r1cli.rewards.timeout import timeout_count
 DEFAULT_REWARDS = ("accuracy", "format", "tag_count")
 # What `r1 eval` adds, at weight 0, when no chosen reward verifies answers: accuracy is what it measures.
 VERIFIER = "accuracy"
+# What every command says when no chosen reward verifies answers (instead of relabelling another reward).
+NO_VERIFIER = "no reward verifies answers"
 
 
 class BoundReward:
@@ -82,6 +84,15 @@ class RewardScores:
     def row(self, i: int) -> dict[str, float | None]:
         return {name: values[i] for name, values in self.per_reward.items()}
 
+    @classmethod
+    def concat(cls, parts: Sequence["RewardScores"]) -> "RewardScores":
+        """The scores of consecutive slices of one list of completions, as one (timeouts summed)."""
+        first = parts[0]
+        return cls(list(first.names), list(first.weights),
+                   {name: [v for p in parts for v in p.per_reward[name]] for name in first.names},
+                   [t for p in parts for t in p.total],
+                   {name: sum(p.timeouts.get(name, 0) for p in parts) for name in first.names})
+
 
 def weighted_total(values: Sequence[float | None], weights: Sequence[float]) -> float:
     """TRL's weighted nansum for one completion; NaN when every value is None/NaN."""
@@ -106,7 +117,8 @@ class RewardCalculator:
         """The metric name of the reward that verifies answers (the first one), or None when none does.
 
         The one rule for "which reward is accuracy" (``eval/accuracy``, ``r1 eval``, ``r1 score``):
-        a reward registered with ``verifies_answers=True``. No other reward is ever relabelled as accuracy.
+        a reward registered with ``verifies_answers=True``. No other reward is relabelled as accuracy (a Python
+        user of ``EnhancedGRPOTrainer`` may still name one explicitly with ``eval_accuracy_reward``).
         """
         return next((n for n, s in zip(self.names, self.specs) if s.verifies_answers), None)
 

@@ -7,8 +7,9 @@ TRL's GRPOTrainer calls every reward function as::
 
 where ``columns`` are the batch's dataset columns (every key of a row except
 ``prompt``, ``completion`` and ``completion_ids``), one value per completion.
-Training, real-time eval, ``r1 score``, ``r1 eval`` and ``r1 dry-run`` build
-their calls here, so a custom reward sees the same arguments everywhere.
+In training TRL makes that call itself; real-time eval, ``r1 score``, ``r1 eval``
+and ``r1 dry-run`` build theirs here, so a custom reward sees the same
+arguments everywhere.
 """
 
 from __future__ import annotations

@@ -28,6 +28,12 @@ class Batch:
     scores: RewardScores
     answers: list | None = None  # accuracy.Answer or None, per completion
     answer_texts: list[str | None] | None = None
+    timeout: float | None = None  # the time limit answers were parsed under (majority votes compare under it too)
+
+
+# With answers=True, completions are scored in slices no larger than this, so every parse the accuracy
+# reward makes is still remembered (math_answers keeps the last 2,048) when the answer is asked for.
+ANSWER_SLICE = 1_024
 
 
 def score_batch(
@@ -40,19 +46,38 @@ def score_batch(
     answers: bool = False,
 ) -> Batch:
     """Score ``completions`` with ``calc``; with ``answers``, also each completion's parsed answer (see the module doc)."""
-    arguments = call_arguments(completions, prompts=prompts, completion_ids=completion_ids, columns=columns)
-    scores = calc.score(completions, **arguments)
     if not answers:
-        return Batch(scores)
-    from r1cli.rewards.math_answers import DEFAULT_TIMEOUT, parse_answer
+        arguments = call_arguments(completions, prompts=prompts, completion_ids=completion_ids, columns=columns)
+        return Batch(calc.score(completions, **arguments))
+    from r1cli.rewards.math_answers import parse_answer
     from r1cli.rewards.text import completion_text
 
+    timeout = answer_timeout(calc)
+    parts: list[RewardScores] = []
+    parsed: list = []
+    texts: list[str] = []
+    for start in range(0, len(completions), ANSWER_SLICE):
+        window = slice(start, start + ANSWER_SLICE)
+        part = completions[window]
+        arguments = call_arguments(
+            part, prompts=None if prompts is None else prompts[window],
+            completion_ids=None if completion_ids is None else completion_ids[window],
+            columns={name: values[window] for name, values in (columns or {}).items()})
+        parts.append(calc.score(part, **arguments))
+        # The accuracy reward has just parsed these very texts: parse_answer finds its parses remembered.
+        part_texts = [completion_text(c) for c in part]
+        parsed += [parse_answer(text, timeout=timeout) for text in part_texts]
+        texts += part_texts
+    scores = RewardScores.concat(parts) if parts else calc.score([])
+    return Batch(scores, parsed, [_answer_text(a, t) for a, t in zip(parsed, texts)], timeout)
+
+
+def answer_timeout(calc: RewardCalculator) -> float:
+    """The time limit for parsing and comparing answers: the answer-verifying reward's own ``timeout``."""
+    from r1cli.rewards.math_answers import DEFAULT_TIMEOUT
+
     acc = calc.accuracy_name
-    timeout = calc.kwargs[calc.names.index(acc)].get("timeout", DEFAULT_TIMEOUT) if acc is not None else DEFAULT_TIMEOUT
-    texts = [completion_text(c) for c in completions]
-    # The accuracy reward has just parsed these very texts: parse_answer finds its parses remembered.
-    parsed = [parse_answer(text, timeout=timeout) for text in texts]
-    return Batch(scores, parsed, [_answer_text(a, t) for a, t in zip(parsed, texts)])
+    return calc.kwargs[calc.names.index(acc)].get("timeout", DEFAULT_TIMEOUT) if acc is not None else DEFAULT_TIMEOUT
 
 
 def _answer_text(answer: Any, text: str) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from r1cli.rewards.calculator import NO_VERIFIER
+
 
 @dataclass
 class RewardSummary:
@@ -90,7 +92,8 @@ class ScoreReport:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
-        """The ``--json`` summary: ``rows``, ``rewards: {name: {mean, std, min, max, zeros, nulls, ...}}``, ``reward``, ``accuracy``."""
+        """The ``--json`` summary: ``rows``, ``rewards: {name: {mean, std, min, max, zeros, nulls, ...}}``, ``reward``,
+        ``accuracy`` (``{"reward": null, "note": ...}`` when no reward verifies answers)."""
         return {
             "file": self.path,
             "rows": self.rows,
@@ -98,7 +101,7 @@ class ScoreReport:
             "skipped_lines": self.skipped_lines,
             "rewards": {name: s.to_dict() for name, s in self.rewards.items()},
             "reward": self.total.to_dict(),
-            "accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
+            "accuracy": self.accuracy.to_dict() if self.accuracy is not None else {"reward": None, "note": NO_VERIFIER},
             "flags": [asdict(f) for f in self.flags],
             "worst": [asdict(e) for e in self.worst],
             "best": [asdict(e) for e in self.best],

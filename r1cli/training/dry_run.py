@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r1cli.config import Recipe
+from r1cli.rewards.calculator import NO_VERIFIER
 from r1cli.training.memory import ModelShape, estimate_memory, plan_steps
 
 STATS_ROWS = 256  # prompts measured and golds scored; enough for lengths and parse failures
-NO_VERIFIER_NOTE = "no reward verifies answers: gold check skipped"
+NO_VERIFIER_NOTE = f"{NO_VERIFIER}: gold check skipped"
 
 
 @dataclass

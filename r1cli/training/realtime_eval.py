@@ -42,12 +42,13 @@ from transformers import TrainerCallback
 from r1cli.config.features import RealtimeEvalSettings
 from r1cli.errors import ConfigError
 from r1cli.rewards.calculator import weighted_total
+from r1cli.rewards.calculator import NO_VERIFIER
 from r1cli.rewards.calling import call_arguments, columns_of
 from r1cli.training.flags import RunFlags
 
 logger = logging.getLogger(__name__)
 
-NO_VERIFIER_NOTE = "no reward verifies answers: real-time eval logs no eval/accuracy"
+NO_VERIFIER_NOTE = f"{NO_VERIFIER}: real-time eval logs no eval/accuracy"
 
 
 @dataclass

@@ -11,11 +11,11 @@ from typing import Callable, Iterator
 from rich.markup import escape
 from rich.table import Table
 
+from r1cli.rewards.calculator import NO_VERIFIER
 from r1cli.scoring import AccuracySummary, Example, RewardSummary, ScoreReport
 from r1cli.ui.console import console, err_console
 
 _BARS = "▁▂▃▄▅▆▇█"
-NO_VERIFIER = "no reward verifies answers"
 
 
 def histogram_bars(counts: list[int]) -> str:
@@ -104,8 +104,6 @@ def _examples(title: str, examples: list[Example]) -> None:
 def print_json(report: ScoreReport) -> None:
     # Plain stdout, not Rich: machine-readable output must not be wrapped or styled.
     data = report.to_dict()
-    if report.accuracy is None:
-        data["accuracy"] = {"reward": None, "note": NO_VERIFIER}
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
