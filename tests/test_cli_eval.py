@@ -155,3 +155,21 @@ def test_completions_with_a_recipe_whose_model_and_data_are_on_a_cluster(tmp_pat
     assert data["metrics"]["accuracy"] == pytest.approx(5 / 12)
     flagged = invoke("--completions", path, "--config", recipe, "--rewards", "accuracy,format", "--json")
     assert json.loads(flagged.stdout)["settings"]["weights"] == [1.0, 1.0]
+
+
+def test_a_run_directory_evaluates_on_its_recipes_eval_data(tiny_model_dir, gsm8k_file, tmp_path):
+    """`r1 eval RUN_DIR`: no --dataset needed, the run's config.yaml names the eval data and its columns."""
+    import shutil
+
+    import yaml
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run)
+    (run / "config.yaml").write_text(yaml.safe_dump({
+        "model_name_or_path": "base-model-not-used", "dataset_name": "train.jsonl", "eval_dataset_name": gsm8k_file,
+        "eval_dataset_split": "train", "max_completion_length": 4}), encoding="utf-8")
+    result = invoke(run, "--limit", 2, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["benchmark"] == "gsm8k" and report["metrics"]["items"] == 2
+    assert report["settings"]["max_new_tokens"] == 4

@@ -72,3 +72,21 @@ def test_what_cannot_run_is_refused(kwargs, error, message):
 
 def test_recipe_temperature_allows_several_samples():
     assert build_request(RECIPE, num_samples=4).num_samples == 4
+
+
+def test_a_run_directory_lends_its_saved_recipe(tmp_path):
+    """`r1 eval RUN_DIR` without --dataset evaluates on the eval data the run's config.yaml names."""
+    import yaml
+
+    from r1cli.run_dir import RunDirectory
+
+    run = RunDirectory(tmp_path / "run")
+    run.path.mkdir()
+    run.config.write_text("# resolved from r.yaml\n" + yaml.safe_dump(RECIPE), encoding="utf-8")
+    request = build_request(None, models=[str(run.path)])
+    assert request.models == (str(run.path),)  # the run's weights, not its base model
+    assert (request.dataset, request.split, request.prompt_column) == ("/cluster/data/test.jsonl", "validation", "question")
+    assert request.system_prompt == "Think first." and request.max_new_tokens == 256
+    assert build_request(None, models=[str(run.path)], dataset="d.jsonl").dataset == "d.jsonl"  # a flag still wins
+    with pytest.raises(UsageError, match="no dataset given"):
+        build_request(None, models=[str(tmp_path)])  # not a run directory: nothing to borrow

@@ -5,7 +5,9 @@
 
 Explicit flags win; the recipe fills the gaps (model, eval data, split, columns,
 system prompt, chat template, eval temperature, ``max_completion_length``);
-then the defaults. Settings generation cannot honour are refused here as
+then the defaults. Without ``--config``, a MODEL that is an r1 run directory lends
+its saved recipe (``config.yaml``) the same way, so ``r1 eval runs/x`` evaluates
+on the run's own eval data, columns and system prompt. Settings generation cannot honour are refused here as
 :class:`UsageError`, before any data or weights load. Which rewards are used
 is not decided here but by :func:`r1cli.rewards.selection.calculator_for`.
 """
@@ -107,6 +109,24 @@ class EvalRequest:
                              solution_column=self.solution_column, system_prompt=self.system_prompt)
 
 
+def run_recipe(models: Sequence[str] | None) -> dict[str, Any] | None:
+    """The saved recipe (config.yaml) of the first MODEL that is an r1 run directory, or None."""
+    import yaml
+
+    from r1cli.run_dir import RunDirectory
+
+    for model in models or ():
+        run = RunDirectory(model)
+        if run.config.is_file():
+            try:
+                values = yaml.safe_load(run.config.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if isinstance(values, dict):
+                return values
+    return None
+
+
 def build_request(
     recipe: Mapping[str, Any] | None = None,
     *,
@@ -131,7 +151,7 @@ def build_request(
     backend: str = "transformers",
 ) -> EvalRequest:
     """Resolve the flags against ``recipe`` (a recipe's values, or None); UsageError for what cannot run."""
-    values = recipe or {}
+    values = recipe if recipe is not None else (run_recipe(models) if completions is None else None) or {}
     solution_column = solution_column or values.get("dataset_solution_column")
     if skip_invalid and completions is None:
         raise UsageError("--skip-invalid applies to --completions files only")
