@@ -26,16 +26,21 @@ from r1cli.evaluation.generation import Completion, GenerationProgress, Prompt, 
 CHUNK_PROMPTS = 256
 
 
-def check_available() -> None:
-    """Raise :class:`ModelError` unless vLLM can run here (:func:`r1cli.hardware.vllm_problem` decides)."""
+def check_available(what: str = "--backend vllm", instead: str | None = "use --backend transformers") -> None:
+    """Raise :class:`ModelError` unless vLLM can run here (:func:`r1cli.hardware.vllm_problem` decides).
+
+    ``what`` names what needs vLLM in the message; ``instead`` is the way out this command offers, if any.
+    """
     from r1cli.hardware import vllm_problem
 
     problem = vllm_problem()
     if problem is None:
         return
-    hint = ("pip install vllm (on a machine with an NVIDIA GPU), or use --backend transformers" if problem.missing == "package"
-            else "use --backend transformers on this machine (check CUDA_VISIBLE_DEVICES if a GPU exists)")
-    raise ModelError(f"--backend vllm needs {problem.reason}", hint=hint)
+    if problem.missing == "package":
+        hint = "pip install 'r1cli[vllm]' on a machine with an NVIDIA GPU"
+    else:
+        hint = "run it on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)"
+    raise ModelError(f"{what} needs {problem.reason}", hint=f"{hint}, or {instead}" if instead else hint)
 
 
 def generate(

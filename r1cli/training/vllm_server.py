@@ -22,15 +22,10 @@ from r1cli.errors import ModelError
 
 
 def check_vllm(what: str = "vLLM generation") -> None:
-    """:class:`ModelError` unless vLLM can run here (:func:`r1cli.hardware.vllm_problem` decides)."""
-    from r1cli.hardware import vllm_problem
+    """:class:`ModelError` unless vLLM can run here (the same check as ``r1 eval --backend vllm``)."""
+    from r1cli.evaluation.vllm_backend import check_available
 
-    problem = vllm_problem()
-    if problem is None:
-        return
-    hint = ("pip install 'r1cli[vllm]' on a machine with an NVIDIA GPU" if problem.missing == "package"
-            else "run it on a GPU machine (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
-    raise ModelError(f"{what} needs {problem.reason}", hint=hint)
+    check_available(what, instead=None)
 
 
 def serve_command(model: str, *, host: str = "0.0.0.0", port: int = 8000, tensor_parallel_size: int = 1,
