@@ -266,11 +266,13 @@ def test_score_table_rows_and_footer(screens):
     assert lines[footer + 1] == "accuracy (accuracy): 50.0% of 1317 verifiable row(s) correct · 2 could not be verified"
     assert "! format is 0 on 90% of rows [check the tags]" in lines
     worst = lines.index("worst 1")
-    assert lines[worst + 1:worst + 4] == ["line 17  total 0.000  accuracy=0.00, format=—", "  gold: 4", "  I think [b]5[/b]"]
+    assert lines[worst + 1:worst + 4] == ["line 17  total 0.000  accuracy=0.00, format=—",
+                                          "  gold answer 4 · extracted — (none found)", "    I think [b]5[/b]"]
     best = lines.index("best 1")
-    assert lines[best + 1:] == ["line 3  total 1.500  accuracy=1.00, format=1.00", "  <answer>4</answer>"]
+    assert lines[best + 1:] == ["line 3  total 1.500  accuracy=1.00, format=1.00", "  extracted 4",
+                                "    <answer>4</answer>"]
     assert max(len(ln) for ln in score_table(lines)) <= WIDTH
-    assert "…" not in screens.out()
+    assert "…" not in screens.out()  # short texts are not shortened
 
 
 def test_score_footer_variants_and_no_legend_without_edges(screens):
@@ -315,8 +317,6 @@ def test_score_long_reward_name_folds_and_the_numbers_stay_whole(screens):
     assert folded.startswith(name)
 
 
-@pytest.mark.xfail(strict=True, reason="the score table overflows 80 columns when an 18-character reward name "
-                                       "(repetition_penalty) meets a 'N (M t/o)' None cell: the r(acc) column is cut off")
 def test_score_table_keeps_every_column_with_timeouts_and_long_names(screens):
     report = score_report(rewards={
         "repetition_penalty": summary("repetition_penalty", 0.25, -0.123, [1] * 10, low=-1.0, high=0.0, corr=-0.42),
@@ -326,6 +326,24 @@ def test_score_table_keeps_every_column_with_timeouts_and_long_names(screens):
     assert cells(lines[1]) == HEADERS
     assert cells(next(ln for ln in lines if ln.startswith("repetition_penalty")))[-1] == "-0.42"
     assert cells(row(lines, "accuracy"))[-1] == "1.00"
+    assert max(len(ln) for ln in score_table(lines)) <= WIDTH
+    assert "(45 t/o)" in screens.out()  # under the None count, not cut off
+
+
+def test_score_examples_put_both_answers_on_one_line_then_the_texts_shortened(screens):
+    """--show-worst with a GSM8K rationale and a long completion: answers side by side, texts indented and cut."""
+    rationale = "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips.\n#### 72"
+    completion = "<think>" + "Let me add the clips one by one. " * 40 + "</think>\n<answer>70</answer>"
+    worst = [Example(line=9, total=0.25, rewards={"accuracy": 0.0, "format": 1.0}, completion=completion, solution=rationale)]
+    score_view.render_report(score_report(worst=worst, best=[], flags=[]))
+    lines = screens.lines()
+    at = lines.index("worst 1")
+    assert lines[at + 2] == "  gold answer 72 · extracted 70"
+    texts = lines[at + 3:]
+    assert texts[0].startswith("    gold: Natalia sold 48/2") and "#### 72" in "".join(texts)
+    assert all(ln.startswith("    ") for ln in texts) and all(len(ln) <= WIDTH for ln in texts)
+    flat = " ".join(ln.strip() for ln in texts)
+    assert len(texts) <= 5 and " … " in flat and flat.endswith("</think> <answer>70</answer>")  # the end is kept
 
 
 @pytest.mark.parametrize("counts, bars", [

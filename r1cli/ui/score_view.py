@@ -32,12 +32,22 @@ def _num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _row(s: RewardSummary) -> list[str]:
+def _row(s: RewardSummary, stack_timeouts: bool = False) -> list[str]:
     zeros = f"{s.zero_share:.0%}" if s.zero_share is not None else "—"
-    nulls = str(s.nulls) + (f" ({s.timeouts} t/o)" if s.timeouts else "")
+    nulls = str(s.nulls) + (("\n" if stack_timeouts else " ") + f"({s.timeouts} t/o)" if s.timeouts else "")
     weight = "" if s.weight is None else f"{s.weight:g}"
     return [escape(s.name), weight, _num(s.mean), _num(s.std), _num(s.min, 2), _num(s.max, 2), zeros, nulls,
             histogram_bars(s.histogram), _num(s.corr_accuracy, 2)]
+
+
+def _width(rows: list[list[str]], name_width: int) -> int:
+    """The table's width with these rows: every column as wide as its widest cell, one space between columns."""
+    from rich.text import Text
+
+    headers = ("reward", "w", "mean", "std", "min", "max", "zeros", "None", "histogram", "r(acc)")
+    widths = [max(len(h), *(Text.from_markup(r[i]).cell_len for r in rows)) for i, h in enumerate(headers)]
+    widths[0] = name_width
+    return sum(widths) + len(widths) - 1
 
 
 def render_report(report: ScoreReport) -> None:
@@ -52,10 +62,14 @@ def render_report(report: ScoreReport) -> None:
             table.add_column(header, min_width=name_width, overflow="fold")
         else:
             table.add_column(header, justify="left" if header == "histogram" else "right", no_wrap=True)
-    for summary in report.rewards.values():
-        table.add_row(*_row(summary))
-    table.add_section()
+    rows = [_row(summary) for summary in report.rewards.values()]
     total = _row(report.total)
+    if _width([*rows, total], name_width) > console.width:
+        # Too wide for the terminal: the timeouts go under the None count rather than cut off r(acc).
+        rows = [_row(summary, stack_timeouts=True) for summary in report.rewards.values()]
+    for cells in rows:
+        table.add_row(*cells)
+    table.add_section()
     total[0] = "[bold]total[/]"
     table.add_row(*total)
     console.print(table)
@@ -89,16 +103,39 @@ def accuracy_line(acc: AccuracySummary | None) -> str:
     return line
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace runs collapsed), at most ``limit`` characters: its start and its end
+    (where a completion's answer is) around an ellipsis."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    head = max(1, (limit - 3) * 2 // 5)
+    return f"{flat[:head]} … {flat[-(limit - 3 - head):]}"
+
+
 def _examples(title: str, examples: list[Example]) -> None:
+    """Each example: its scores; the gold's answer and the answer found in the completion on one line;
+    then the gold text (when it is more than its answer) and the completion, indented and shortened."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from r1cli.rewards.answer_text import gold_answer_text, locate_answer
+
     if not examples:
         return
     console.print(f"\n[bold]{title} {len(examples)}[/]")
+    budget = 2 * max(20, console.width - 4)  # about two indented lines
     for e in examples:
         scores = ", ".join(f"{escape(k)}={_num(v, 2)}" for k, v in e.rewards.items())
         console.print(f"[cyan]line {e.line}[/]  total {_num(e.total)}  [dim]{scores}[/]", soft_wrap=True)
-        if e.solution is not None:
-            console.print(f"  [dim]gold:[/] {escape(e.solution)}", soft_wrap=True)
-        console.print(f"  {escape(e.completion)}", soft_wrap=True)
+        gold = gold_answer_text(e.solution) if e.solution is not None else None
+        found = locate_answer(e.completion) if isinstance(e.completion, str) else None
+        answers = [] if e.solution is None else [f"gold answer {escape(shorten(gold, 30)) if gold else '—'}"]
+        answers.append(f"extracted {escape(shorten(found, 30))}" if found is not None else "extracted [dim]— (none found)[/]")
+        console.print("  " + " · ".join(answers), soft_wrap=True)
+        if e.solution is not None and str(e.solution).strip() != gold:
+            console.print(Padding(Text.assemble(("gold: ", "dim"), shorten(e.solution, budget)), (0, 0, 0, 4), expand=False))
+        console.print(Padding(Text(shorten(e.completion, budget)), (0, 0, 0, 4), expand=False))
 
 
 def print_json(report: ScoreReport) -> None:
