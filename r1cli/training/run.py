@@ -39,6 +39,7 @@ from r1cli.errors import OutputExistsError, R1Error
 from r1cli.files import atomic_write_text
 from r1cli.run_dir import RunDirectory
 from r1cli.training.flags import RunFlags
+from r1cli.training.model_card import write_model_card
 
 logger = logging.getLogger("r1cli")
 
@@ -298,6 +299,7 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             trainer.save_model(str(output_dir))  # on every process: ZeRO-3 and FSDP gather the weights to save them
             if main:
                 parts.tokenizer.save_pretrained(str(output_dir))
+                write_model_card(recipe.values, run, summary)  # over transformers' card (base model "None")
         if main:
             atomic_write_text(run.summary, json.dumps(summary, indent=2) + "\n", force=True)
     if stopper.signal_name is not None:
