@@ -5,7 +5,8 @@ The layering (mirrored in ``r1cli/__init__.py``'s docstring), lowest first:
     0  errors, paths, hardware, files, run_dir    facts and plumbing every layer may use
     1  rewards, data                              reward functions; datasets and prompts
     2  config, models                             recipes and their checks; model loading
-    3  scoring, evaluation, training, reporting   the engines behind the commands
+    3  scoring, evaluation, training, reporting,  the engines behind the commands (doctor: torch-free rules
+       doctor                                     over metric streams, used live by training)
     4  ui                                         drawing results and metric events
     5  commands, cli, docs, __main__              the Typer app and the README generator
 
@@ -33,7 +34,7 @@ LAYERS = (
     ("errors", "paths", "hardware", "files", "run_dir", "__init__"),
     ("rewards", "data"),
     ("config", "models"),
-    ("scoring", "evaluation", "training", "reporting"),
+    ("scoring", "evaluation", "training", "reporting", "doctor"),
     ("ui",),
     ("commands", "cli", "docs", "__main__"),
 )
@@ -41,9 +42,12 @@ LAYERS = (
 # Same-layer imports the design intends: (importer, imported) -> why.
 PEERS = {
     ("files", "errors"): "file writers raise r1's own OutputExistsError",
+    ("run_dir", "errors"): "a run directory in use by another run is a user-facing error",
+    ("run_dir", "files"): "the run's manifest is written atomically like every file r1 writes",
     ("config", "models"): "validation asks whether a built-in model is installed and, with --deep, loads the tokenizer",
     ("evaluation", "scoring"): "`r1 eval` scores completions exactly as `r1 score` does",
     ("training", "evaluation"): "real-time eval and dry-run generate with evaluation's batched generation",
+    ("training", "doctor"): "the doctor's rules and keep-the-best run live in a training callback (doctor is torch-free)",
     ("cli", "commands"): "the Typer app wires one module per command",
     ("__main__", "cli"): "python -m r1cli runs the app",
     ("docs", "cli"): "the README's command reference is generated from the app's --help",

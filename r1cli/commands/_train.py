@@ -8,12 +8,13 @@ one draws the dashboard and prints, the others stay quiet except for errors.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from r1cli.errors import R1Error
 from r1cli.commands._options import (
     AccelerateConfigOpt,
     LiveOpt,
@@ -46,7 +47,7 @@ class LaunchFlags:
 
 
 def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, *, resume: bool, overwrite: bool,
-                  live: bool | None, launch: LaunchFlags | None = None) -> None:
+                  live: bool | None, launch: LaunchFlags | None = None, allow_changes: bool = False) -> None:
     from r1cli.config import load_recipe
     from r1cli.errors import R1Error
     from r1cli.training import launch as launching
@@ -59,15 +60,17 @@ def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, 
 
         plan = launch_plan(recipe.values, gpus=gpu_count())
         if plan is not None:
-            _launch(plan, trainer, recipe_path, overrides, resume=resume, overwrite=overwrite, live=live)
+            _launch(plan, trainer, recipe_path, overrides, resume=resume, overwrite=overwrite, live=live,
+                    allow_changes=allow_changes)
             return
     if launching.is_main_process():
-        _train_and_draw(trainer, recipe, resume=resume, overwrite=overwrite, live=live)
+        _train_and_draw(trainer, recipe, resume=resume, overwrite=overwrite, live=live, allow_changes=allow_changes)
         return
     from r1cli.training.run import TrainingInterrupted, run_training
 
     try:
-        run_training(recipe, resume=resume, overwrite=overwrite, debug=debug_enabled(), rewards=_rewards(trainer, recipe))
+        run_training(recipe, resume=resume, overwrite=overwrite, debug=debug_enabled(), rewards=_rewards(trainer, recipe),
+                     allow_changes=allow_changes)
     except TrainingInterrupted as exc:
         raise typer.Exit(exc.exit_code) from None  # the main process says how to resume
     except R1Error as exc:
@@ -77,7 +80,7 @@ def train_command(trainer: str, recipe_path: Path, overrides: list[str] | None, 
 
 
 def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resume: bool, overwrite: bool,
-            live: bool | None) -> None:
+            live: bool | None, allow_changes: bool = False) -> None:
     import shlex
 
     from r1cli.errors import ConfigError
@@ -91,7 +94,7 @@ def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resu
     if problems:
         raise ConfigError(f"cannot launch on this machine: {problems[0].message}", hint=problems[0].hint)
     argv = launch_argv(plan, trainer=trainer, recipe=recipe_path, overrides=overrides, resume=resume,
-                       overwrite=overwrite, live=live, debug=debug_enabled())
+                       overwrite=overwrite, live=live, debug=debug_enabled(), allow_changes=allow_changes)
     where = f" on {plan.num_machines} machines" if plan.num_machines > 1 else ""
     console.print(f"launching {plan.num_processes} process{'es' if plan.num_processes > 1 else ''}{where}: "
                   f"{shlex.join(argv)}", soft_wrap=True, markup=False)
@@ -100,15 +103,15 @@ def _launch(plan, trainer: str, recipe_path: Path, overrides: list[str], *, resu
         raise typer.Exit(code)
 
 
-def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live: bool | None) -> None:
+def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live: bool | None,
+                    allow_changes: bool = False) -> None:
     from r1cli.run_dir import RunDirectory
-    from r1cli.training.run import run_training
+    from r1cli.training.run import TrainingInterrupted, run_training
     from r1cli.ui.console import console
-    from r1cli.ui.dashboard import RunInfo, make_reporter
+    from r1cli.ui.dashboard import INTERRUPTED_SAVED, QUIT_UNSAVED, RunInfo, make_reporter
 
     for warning in recipe.report.warnings:
         console.print(f"warning: {warning.format()}", soft_wrap=True, markup=False)
-    live = sys.stdout.isatty() if live is None else live
     run = RunDirectory.of(recipe)
     run_dir = run.path
     rewards = _rewards(trainer, recipe)
@@ -122,7 +125,12 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
                 reporter.start(RunInfo(run_name=run_dir.name, model=str(recipe.r1.model_name_or_path),
                                        trainer=trainer, total_steps=int(event.get("max_steps") or 0),
                                        minutes=recipe.r1.max_train_minutes,
-                                       output_dir=str(run_dir), reward_names=names, reward_weights=weights))
+                                       output_dir=str(run_dir), reward_names=names, reward_weights=weights,
+                                       start_step=int(event.get("step") or 0)))
+            elif kind == "phase":
+                reporter.phase(str(event.get("phase", "")))
+            elif kind == "stopping":
+                reporter.stopping(str(event.get("signal", "SIGINT")))
             elif kind == "log":
                 reporter.update(int(event["step"]), event["metrics"])
             elif kind == "sample":
@@ -130,11 +138,41 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
             elif kind == "note":
                 reporter.note(str(event.get("message", "")))
 
-        result = run_training(recipe, resume=resume, overwrite=overwrite, subscribers=[on_event], debug=debug_enabled(),
-                              rewards=rewards)
-        reporter.stop({"train_runtime (s)": result.metrics.get("train_runtime", 0.0)})
+        try:
+            result = run_training(recipe, resume=resume, overwrite=overwrite, subscribers=[on_event],
+                                  debug=debug_enabled(), rewards=rewards, allow_changes=allow_changes)
+        except TrainingInterrupted as exc:  # the first Ctrl-C: stopped cleanly after the step
+            reporter.end(INTERRUPTED_SAVED if getattr(exc, "checkpoint", True) else "interrupted")
+            raise
+        except KeyboardInterrupt:  # the second Ctrl-C (or the first, before training started)
+            reporter.end(QUIT_UNSAVED)
+            raise _quit_unsaved(run, reporter.state.step, reporter.state.started_training, recipe) from None
+        if not result.nothing_to_do:
+            reporter.stop({"train_runtime (s)": result.metrics.get("train_runtime", 0.0)})
+    if result.nothing_to_do:  # a resumed run that had already finished
+        console.print(f"nothing to do: {result.nothing_to_do}; model and {run.SUMMARY} in {result.output_dir}",
+                      markup=False)
+        return
     console.print(f"done: {result.global_step} steps; model, {run.METRICS} and {run.SUMMARY} in {result.output_dir}",
                   markup=False)
+
+
+class QuitUnsaved(R1Error):
+    """Ctrl-C again (or before training started): stopped at once, nothing saved; exit 130 like any Ctrl-C."""
+
+    exit_code = 130
+    label = "quit"
+
+
+def _quit_unsaved(run, step: int, trained: bool, recipe) -> QuitUnsaved:
+    if not trained:
+        return QuitUnsaved("interrupted before training started; nothing was saved")
+    last = run.last_checkpoint()
+    if last is None:
+        return QuitUnsaved(f"quit at step {step} without saving; the run has no checkpoint",
+                           hint=f"start again with: r1 {recipe.trainer} {recipe.path} --overwrite")
+    return QuitUnsaved(f"quit at step {step} without saving; the last checkpoint is {last.name}",
+                       hint=f"continue from it with: r1 {recipe.trainer} {recipe.path} --resume")
 
 
 def _rewards(trainer: str, recipe):
@@ -161,9 +199,12 @@ def training_command(trainer: str, doc: str):
         machine_rank: MachineRankOpt = None,
         main_process_ip: MainProcessIpOpt = None,
         main_process_port: MainProcessPortOpt = None,
+        allow_changes: Annotated[bool, typer.Option(
+            "--allow-changes", help="With --resume: apply recipe changes that alter training (else refused).")] = False,
     ) -> None:
         launch = LaunchFlags(accelerate_config, num_processes, num_machines, machine_rank, main_process_ip, main_process_port)
-        train_command(trainer, recipe, overrides, resume=resume, overwrite=overwrite, live=live, launch=launch)
+        train_command(trainer, recipe, overrides, resume=resume, overwrite=overwrite, live=live, launch=launch,
+                      allow_changes=allow_changes)
 
     command.__name__ = command.__qualname__ = trainer
     command.__doc__ = doc

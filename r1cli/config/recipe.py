@@ -68,7 +68,41 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, trainer: s
         lines = "\n  ".join(f.format() for f in errors)
         raise ConfigError(f"{len(errors)} error{'s' if len(errors) > 1 else ''} in {path}:\n  {lines}",
                           hint=f"run `r1 validate {path}` for details")
+    report.values = expand_paths(report.values)
     return Recipe(path=Path(path), values=report.values, report=report, overrides=tuple(overrides or ()))
+
+
+# The keys whose values are paths on this machine (or hub ids, which expansion leaves alone), listed once.
+PATH_KEYS = ("output_dir", "model_name_or_path", "dataset_name", "eval_dataset_name", "chat_template",
+             "accelerate_config", "logging_dir", "deepspeed", "resume_from_checkpoint")
+
+
+def expand_path(value: Any) -> Any:
+    """``~`` and ``$VAR``/``${VAR}`` expanded in a path string; anything else as it is.
+
+    Done once, when the recipe is resolved, so r1's own writers and transformers
+    (which would not expand them) read the same path. A chat template given as the
+    template itself (it has ``{``, or several lines) is left alone.
+    """
+    import os
+
+    if not isinstance(value, str) or "\n" in value or "{%" in value or "{{" in value:
+        return value
+    return os.path.expandvars(os.path.expanduser(value)) if value.startswith("~") or "$" in value else value
+
+
+def expand_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every :data:`PATH_KEYS` value (and each dataset_mixture ``id``) expanded."""
+    out = dict(values)
+    for key in PATH_KEYS:
+        if key in out:
+            out[key] = expand_path(out[key])
+    mixture = out.get("dataset_mixture")
+    if isinstance(mixture, dict) and isinstance(mixture.get("datasets"), list):
+        out["dataset_mixture"] = {**mixture, "datasets": [
+            {**entry, "id": expand_path(entry.get("id"))} if isinstance(entry, dict) and "id" in entry else entry
+            for entry in mixture["datasets"]]}
+    return out
 
 
 def optional_recipe(config: str | Path | None, overrides: list[str] | None,

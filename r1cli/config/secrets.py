@@ -43,3 +43,20 @@ def redact(values: Any, name: str = "") -> Any:
     if isinstance(values, str) and _SECRET_VALUE.match(values.strip()):
         return REDACTED
     return values
+
+
+def secret_values(values: Any, name: str = "") -> set[str]:
+    """The string values :func:`redact` hides in ``values``: what no file r1 writes may contain."""
+    found: set[str] = set()
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if isinstance(value, (dict, list)):
+                found |= secret_values(value, str(key))
+            elif isinstance(value, str) and value.strip() and is_secret(str(key), value):
+                found.add(value)
+    elif isinstance(values, list):
+        for value in values:
+            found |= secret_values(value, name)
+    elif isinstance(values, str) and _SECRET_VALUE.match(values.strip()):
+        found.add(values)
+    return {value for value in found if len(value) >= 4}  # a 1-3 character "secret" would scrub common text

@@ -42,7 +42,7 @@ SHUTDOWN_GRACE_SECONDS = "600"
 
 def launch_argv(plan: LaunchPlan, *, trainer: str, recipe: str | os.PathLike, overrides: Sequence[str] = (),
                 resume: bool = False, overwrite: bool = False, live: bool | None = None,
-                debug: bool = False) -> list[str]:
+                debug: bool = False, allow_changes: bool = False) -> list[str]:
     """``accelerate launch ... -m r1cli <trainer> RECIPE ...``: the command :func:`relaunch` runs."""
     argv = ["accelerate", "launch", "--config_file", str(plan.config_file), "--num_processes", str(plan.num_processes)]
     if plan.num_machines > 1:
@@ -59,6 +59,8 @@ def launch_argv(plan: LaunchPlan, *, trainer: str, recipe: str | os.PathLike, ov
         argv.append("--resume")
     if overwrite:
         argv.append("--overwrite")
+    if allow_changes:
+        argv.append("--allow-changes")
     if live is not None:
         argv.append("--live" if live else "--no-live")
     return argv
@@ -103,7 +105,7 @@ def relaunch(argv: Sequence[str]) -> int:
 
 
 def run_forwarding_signals(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """Run ``command`` and return its exit code; SIGINT/SIGTERM reach it once, the way a one-process run gets them.
+    """Run ``command`` and return its exit code; SIGINT/SIGTERM/SIGHUP reach it once, the way a one-process run gets them.
 
     The child runs in its own session, so a Ctrl-C reaches it once, from
     here (the terminal would otherwise signal every worker directly, and the
@@ -125,7 +127,7 @@ def run_forwarding_signals(command: Sequence[str], env: Mapping[str, str] | None
         except ProcessLookupError:
             pass  # already gone
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         code = process.wait()
     finally:
