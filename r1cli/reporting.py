@@ -5,9 +5,16 @@
 Panels (each drawn only when the run logged its metrics): every reward's mean,
 the weighted total with its spread, accuracy (train reward and real-time eval),
 completion length and the clipped share, reject-sampling statistics (zero-spread
-share before and after, groups recovered), and loss / KL. The HTML page embeds
-the PNG as base64 and adds the run's summary, so it can be mailed or attached as
-one file. matplotlib is imported only here, with the Agg backend (no display).
+share before and after, groups recovered), and loss / KL. Shares and accuracy are
+drawn on a fixed 0-1 axis, steps as whole numbers; the title says what was trained
+(from the run's config.yaml, :func:`r1cli.config.describe.describe`).
+
+The HTML page is what one sends a colleague: what was trained (model, data,
+rewards with weights, key settings), how it went (steps, wall time, last and best
+values, the real-time eval), then the plot, embedded as base64 so the page is one
+file. Both files carry r1's marker, so `r1 report` regenerates its own report
+without ``--force`` but never replaces a file it did not write. matplotlib is
+imported only here, with the Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -19,9 +26,22 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from r1cli.config.describe import RecipeFacts, describe, number
 from r1cli.errors import DataError
 from r1cli.files import atomic_open, read_jsonl, refuse_overwrite
 from r1cli.run_dir import RunDirectory
+
+MARKER = "r1 report"  # in the PNG's Software field and the page's generator meta: r1 wrote this file
+# Panels whose values are shares or accuracies: drawn on 0-1 whatever the data (all zero is a flat line at 0).
+UNIT_PANELS = {"Accuracy", "Clipped completions (share)", "Reject sampling: zero-spread groups"}
+Y_LABELS = {"Reward per function (train mean)": "mean reward", "Total reward (weighted)": "reward",
+            "Accuracy": "share correct", "Completion length (tokens)": "tokens", "Clipped completions (share)": "share",
+            "Reject sampling: zero-spread groups": "share of groups", "Reject sampling: groups": "groups",
+            "Loss and KL": "value"}
+# The metrics whose last and best values the page lists (when logged), with which direction is better.
+HEADLINE = (("reward", "max"), ("rewards/accuracy/mean", "max"), ("eval/accuracy", "max"),
+            ("completions/mean_length", None), ("completions/clipped_ratio", "min"), ("loss", None), ("kl", None),
+            ("entropy", None))
 
 
 @dataclass
@@ -60,51 +80,136 @@ def panels(records: list[dict]) -> list[tuple[str, list[Series]]]:
     return [(title, [s for s in lines if s]) for title, lines in candidates if any(lines)]
 
 
-def render_png(run_name: str, records: list[dict]) -> bytes:
+def read_config(run: RunDirectory) -> dict:
+    """The run's saved recipe (config.yaml), or {} when it is missing or unreadable."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(run.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def kl_note(records: list[dict], config: dict) -> str | None:
+    """Why there is no KL line: ``beta: 0`` means TRL does not compute it (no reference model)."""
+    if any("kl" in r for r in records) or config.get("trainer", "grpo") != "grpo":
+        return None
+    return "KL not computed: beta is 0 (no reference model)" if config.get("beta", 0.0) == 0 else None
+
+
+def render_png(run_name: str, records: list[dict], facts: RecipeFacts | None = None, note: str | None = None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     found = panels(records)
     if not found:
         raise DataError(f"{RunDirectory.METRICS} has no plottable metrics", hint="is this a finished r1 run directory?")
     cols = 2
     rows = (len(found) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows + 0.6), squeeze=False)
     for ax, (title, lines) in zip(axes.flat, found):
         for line in lines:
             ax.plot(line.steps, line.values, marker="o" if len(line.steps) < 30 else None, markersize=3, label=line.label)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel(Y_LABELS.get(title, ""), fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if title in UNIT_PANELS:
+            ax.set_ylim(-0.02, 1.02)
+        if title == "Loss and KL" and note:
+            ax.text(0.02, 0.04, note, transform=ax.transAxes, fontsize=7, color="#666")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(found):]:
         ax.axis("off")
-    fig.suptitle(f"r1 run: {run_name}", fontsize=12)
+    heading = f"{run_name}: {facts.title}" if facts else f"r1 run: {run_name}"
+    if facts and facts.rewards:
+        heading += "\nrewards: " + ", ".join(f"{n} x{number(w)}" for n, w in facts.rewards)
+    fig.suptitle(heading, fontsize=11)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": MARKER})
     plt.close(fig)
     return buffer.getvalue()
 
 
-def render_html(run_name: str, png: bytes, summary: dict | None, records: list[dict]) -> str:
-    rows = ""
-    last = (summary or {}).get("last") or (records[-1] if records else {})
-    for key in sorted(last):
-        rows += f"<tr><td>{html.escape(str(key))}</td><td>{html.escape(str(last[key]))}</td></tr>\n"
-    head = "" if summary is None else (f"<p>{summary.get('global_step')} of {summary.get('max_steps')} steps in "
-                                       f"{summary.get('wall_seconds')} s</p>")
+def headline(records: list[dict]) -> list[tuple[str, str, str]]:
+    """(metric, last, best) for the headline metrics the run logged; best is blank when neither direction is better."""
+    out = []
+    for key, better in HEADLINE:
+        points = [r[key] for r in records if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
+        if points:
+            best = "" if better is None else number(max(points) if better == "max" else min(points))
+            out.append((key, number(points[-1]), best))
+    return out
+
+
+def _duration(seconds: float | None) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def render_html(run_name: str, png: bytes, summary: dict | None, records: list[dict], config: dict | None = None,
+                note: str | None = None) -> str:
+    esc = html.escape
+    facts = describe(config) if config else None
+    parts = []
+    if facts:
+        trained = [("trainer", facts.trainer.upper()), ("model", facts.model), ("data", facts.data)]
+        if facts.eval_data:
+            trained.append(("held-out eval", facts.eval_data))
+        if facts.rewards:
+            trained.append(("rewards", ", ".join(f"{n} (weight {number(w)})" for n, w in facts.rewards)))
+        trained += [(k, number(v)) for k, v in facts.settings]
+        parts.append("<h2>What was trained</h2><table>" + "".join(
+            f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in trained) + "</table>")
+    went = []
+    if summary is not None:
+        steps = f"{summary.get('global_step')} of {summary.get('max_steps')} steps in {_duration(summary.get('wall_seconds'))}"
+        if summary.get("interrupted_by"):
+            steps += f" (stopped by {summary['interrupted_by']})"
+        elif summary.get("stopped_by_time_budget"):
+            steps += " (stopped by max_train_minutes)"
+        went.append(f"<p>{esc(steps)}</p>")
+    rows = headline(records)
+    if rows:
+        went.append("<table><tr><th>metric</th><th>last</th><th>best</th></tr>" + "".join(
+            f"<tr><td>{esc(k)}</td><td>{esc(last)}</td><td>{esc(best)}</td></tr>" for k, last, best in rows) + "</table>")
+    evals = [(r["step"], r["eval/accuracy"]) for r in records if isinstance(r.get("eval/accuracy"), (int, float)) and "step" in r]
+    if evals:
+        went.append("<p>Real-time eval accuracy by step: " + esc(", ".join(f"{s}: {number(v)}" for s, v in evals)) + "</p>")
+    if note:
+        went.append(f"<p class=note>{esc(note)}</p>")
+    parts.append("<h2>How it went</h2>" + "".join(went))
+    title = f"{run_name}: {facts.title}" if facts else f"r1 run: {run_name}"
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>r1 report: {html.escape(run_name)}</title>
+<html><head><meta charset="utf-8"><meta name="generator" content="{MARKER}"><title>{esc(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;font-size:13px}}td{{border-bottom:1px solid #ddd;padding:2px 10px}}</style></head>
-<body><h1>r1 report: {html.escape(run_name)}</h1>{head}
+table{{border-collapse:collapse;font-size:13px}}td,th{{border-bottom:1px solid #ddd;padding:2px 10px;text-align:left}}
+.note{{color:#666}}</style></head>
+<body><h1>{esc(title)}</h1>
+{"".join(parts)}
+<h2>Metrics over steps</h2>
 <img alt="training metrics" style="max-width:100%" src="data:image/png;base64,{base64.b64encode(png).decode()}">
-<h2>Last logged values</h2><table>
-{rows}</table></body></html>
+</body></html>
 """
+
+
+def written_by_r1(path: Path) -> bool:
+    """Does this existing report file carry r1's marker (PNG Software field, HTML generator meta)?"""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return MARKER.encode() in head
 
 
 def write_report(run_dir: Path | RunDirectory, *, force: bool = False) -> tuple[Path, Path]:
@@ -114,12 +219,14 @@ def write_report(run_dir: Path | RunDirectory, *, force: bool = False) -> tuple[
         raise DataError(f"{run.path} has no {run.METRICS}", hint="pass the run directory of an r1 sft/grpo run")
     records = read_jsonl(run.metrics)
     png_path, html_path = run.report_png, run.report_html
-    for path in (png_path, html_path):
-        refuse_overwrite(path, force)
+    for path in (png_path, html_path):  # r1's own report is derived from the run: regenerated freely
+        refuse_overwrite(path, force or written_by_r1(path))
     summary = json.loads(run.summary.read_text(encoding="utf-8")) if run.summary.is_file() else None
-    png = render_png(run.name, records)
-    with atomic_open(png_path, "wb", force=force) as handle:
+    config = read_config(run)
+    note = kl_note(records, config)
+    png = render_png(run.name, records, describe(config) if config else None, note)
+    with atomic_open(png_path, "wb", force=True) as handle:
         handle.write(png)
-    with atomic_open(html_path, "w", force=force) as handle:
-        handle.write(render_html(run.name, png, summary, records))
+    with atomic_open(html_path, "w", force=True) as handle:
+        handle.write(render_html(run.name, png, summary, records, config, note))
     return png_path, html_path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import yaml
+
 from typer.testing import CliRunner
 
 from r1cli.cli import app
@@ -27,7 +29,11 @@ def run_dir(tmp_path):
         if step % 2 == 0:
             records.append({"step": step, "eval/accuracy": 0.3 + 0.05 * step})
     run.metrics.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"step": 6, "lo')  # crash-cut line
-    run.summary.write_text(json.dumps({"global_step": 5, "max_steps": 5, "wall_seconds": 12.5, "last": {"reward": 1.0}}))
+    run.summary.write_text(json.dumps({"global_step": 5, "max_steps": 5, "wall_seconds": 72.5, "last": {"reward": 1.0}}))
+    run.config.write_text(yaml.safe_dump({
+        "trainer": "grpo", "model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct", "dataset_name": "openai/gsm8k",
+        "dataset_config": "main", "reward_funcs": ["accuracy", "format"], "reward_weights": [1.0, 0.5],
+        "learning_rate": 1e-6, "beta": 0.0, "num_generations": 8, "eval_steps": 2}))
     return run
 
 
@@ -38,7 +44,40 @@ def test_report_writes_png_and_self_contained_html(tmp_path):
     png = run.report_png.read_bytes()
     assert png.startswith(b"\x89PNG")
     page = run.report_html.read_text()
-    assert base64.b64encode(png).decode() in page and "5 of 5 steps" in page and "<script" not in page
+    assert base64.b64encode(png).decode() in page and "<script" not in page
+    # What was trained, on what, with what: from the run's config.yaml.
+    assert "GRPO of Qwen/Qwen2.5-0.5B-Instruct on openai/gsm8k (main)" in page
+    assert "accuracy (weight 1), format (weight 0.5)" in page and "<th>learning_rate</th><td>1e-06</td>" in page
+    # How it went: steps and wall time, last and best values at 4 significant digits, the eval by step.
+    assert "5 of 5 steps in 1:12" in page
+    assert "<tr><td>reward</td><td>1</td><td>1</td></tr>" in page
+    assert "<tr><td>eval/accuracy</td><td>0.5</td><td>0.5</td></tr>" in page
+    assert "Real-time eval accuracy by step: 2: 0.4, 4: 0.5" in page
+    assert "KL not computed: beta is 0" in page
+    assert "0.30000000000000004" not in page  # no full-precision floats
+
+
+def test_report_png_axes_are_fixed_labelled_and_whole_steps(tmp_path, monkeypatch):
+    """The real figure: accuracy on 0-1 even when it is all zero, integer step ticks, axis labels, a descriptive title."""
+    import matplotlib.pyplot as plt
+
+    from r1cli import reporting
+
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig: figures.append(fig))
+    records = [{"step": s, "rewards/accuracy/mean": 0.0, "loss": 0.01 * s, "reward": 0.1} for s in range(1, 11)]
+    reporting.render_png("run", records, reporting.describe({"model_name_or_path": "m", "dataset_name": "d",
+                                                             "reward_funcs": ["accuracy"]}), "KL not computed")
+    fig = figures[0]
+    axes = {ax.get_title(): ax for ax in fig.axes}
+    accuracy = axes["Accuracy"]
+    low, high = accuracy.get_ylim()
+    assert low <= 0 and high >= 1 and high - low < 1.1
+    assert accuracy.get_ylabel() == "share correct" and accuracy.get_xlabel() == "step"
+    ticks = [t for t in accuracy.get_xticks() if 1 <= t <= 10]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    assert "GRPO of m on d" in fig._suptitle.get_text()
+    assert any("KL not computed" in t.get_text() for t in axes["Loss and KL"].texts)
 
 
 def test_panels_follow_the_metrics_present(tmp_path):
@@ -54,11 +93,16 @@ def test_panels_follow_the_metrics_present(tmp_path):
     assert [t for t, _ in sft_only] == ["Loss and KL"]
 
 
-def test_existing_report_needs_force_and_missing_metrics_is_clear(tmp_path):
-    run = run_dir(tmp_path).path
-    assert runner.invoke(app, ["report", str(run)]).exit_code == 0
-    again = runner.invoke(app, ["report", str(run)])
-    assert again.exit_code == 1 and "--force" in again.output
-    assert runner.invoke(app, ["report", str(run), "--force"]).exit_code == 0
+def test_own_report_regenerates_but_a_foreign_file_needs_force(tmp_path):
+    run = run_dir(tmp_path)
+    assert runner.invoke(app, ["report", str(run.path)]).exit_code == 0
+    again = runner.invoke(app, ["report", str(run.path)])  # r1 wrote it: derived from the run, replaced freely
+    assert again.exit_code == 0, again.output
+    run.report_html.write_text("<html>my own notes</html>")
+    refused = runner.invoke(app, ["report", str(run.path)])
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert run.report_html.read_text() == "<html>my own notes</html>"
+    assert runner.invoke(app, ["report", str(run.path), "--force"]).exit_code == 0
+    assert "r1 report" in run.report_html.read_text()
     empty = runner.invoke(app, ["report", str(tmp_path)])
     assert empty.exit_code == 1 and "no metrics.jsonl" in empty.output
