@@ -7,10 +7,11 @@ trl, datasets) is imported here, so `r1 --help`, `r1 validate`, `r1 init` and
 
 Architecture: imports go down these layers, lowest first: (0) errors, paths,
 hardware, files, run_dir; (1) rewards, data; (2) config, models; (3) scoring,
-evaluation, training, reporting; (4) ui; (5) commands, cli, docs, __main__.
+evaluation, training, reporting, doctor; (4) ui; (5) commands, cli, docs, __main__.
 Between packages of one layer only the intended pairs: config uses models
 (validation), evaluation uses scoring (eval scores as `r1 score` does),
-training uses evaluation (real-time eval's generation). ``ui`` never imports
+training uses evaluation (real-time eval's generation) and doctor (the
+training doctor's live callback). ``ui`` never imports
 ``training``: they share plain metric events. There are no import cycles,
 counting imports inside functions. tests/test_architecture.py holds the table
 and checks it.

@@ -12,6 +12,7 @@ import typer
 
 from r1cli import __version__
 from r1cli.commands import _options, dry_run, eval as eval_cmd, grpo, init, merge, report, score, sft, validate, vllm_serve
+from r1cli.commands import doctor as doctor_cmd
 
 app = typer.Typer(
     name="r1",
@@ -47,6 +48,7 @@ _COMMANDS = [
     ("eval", eval_cmd.eval_),
     ("score", score.score),
     ("report", report.report),
+    ("doctor", doctor_cmd.doctor, ["r1 doctor runs/quickstart/grpo", "r1 doctor trl-output-dir/checkpoint-500 --json"]),
     ("merge", merge.merge),
     ("vllm-serve", vllm_serve.vllm_serve),
 ]

@@ -33,6 +33,7 @@ GROUPS = {
     "rewards": "Rewards",
     "reject_sampling": "Reject sampling",
     "eval": "Real-time evaluation",
+    "doctor": "Training doctor",
     "logging": "Logging",
 }
 
@@ -144,6 +145,20 @@ class R1Config:
         help="Prompts generated per real-time evaluation (GRPO); None: every eval prompt.")
     eval_temperature: float = feature_key(RealtimeEvalSettings, "eval_temperature", group="eval",
         help="Sampling temperature for real-time eval; 0 is greedy.")
+    # -- training doctor (r1cli/doctor: the rules; r1cli/training/doctor_callback.py: live) ----------
+    doctor: bool = key(True, group="doctor",
+        help="GRPO: watch the logged metrics and say what is going wrong and what to try (dashboard notes, "
+             "metrics.jsonl); `r1 doctor RUN_DIR` does the same after the fact.")
+    keep_best: bool = key(False, group="doctor",
+        help="GRPO: keep the checkpoint with the best keep_best_metric in <run>/best/ (saved when the value is "
+             "logged, safe from save_total_limit).")
+    keep_best_metric: str = key("eval/accuracy", group="doctor",
+        help="Metric keep_best follows (higher is better, lower for loss, kl, length); eval/accuracy needs real-time eval.")
+    final_model: str = key("last", group="doctor", choices=("last", "best"),
+        help="The model saved at the end of the run: the last step's, or best/'s (needs keep_best).")
+    stop_on_collapse: bool = key(False, group="doctor",
+        help="GRPO: stop the run when the doctor sees held-out accuracy collapse or a NaN/inf loss (with keep_best, "
+             "the best checkpoint stays in <run>/best/).")
     # -- logging -----------------------------------------------------------
     wandb_project: str | None = key(None, group="logging", help="W&B project (used when report_to includes wandb).")
     wandb_entity: str | None = key(None, group="logging", help="W&B team or user.")

@@ -1,0 +1,53 @@
+"""The doctor: every rule over one run's metric stream, live (record by record) or after the fact.
+
+    doctor = Doctor()
+    for record in records:                        # {"step": s, **metrics}, in logged order
+        for finding in doctor.observe(record["step"], record):
+            print(finding.line())
+
+    findings = diagnose(records)                  # the same, all at once
+
+Records that are events (``{"event": "doctor", ...}`` lines r1 appends to
+metrics.jsonl) are skipped, so a run's own findings never feed the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from r1cli.doctor.rules import Finding, Rule, default_rules
+
+EVENT = "doctor"  # the "event" of a finding's record in metrics.jsonl
+
+
+class Doctor:
+    """Feeds each logged record to every rule; keeps the findings in order."""
+
+    def __init__(self, rules: list[Rule] | None = None, *, accuracy_reward: str = "accuracy") -> None:
+        self.rules = rules if rules is not None else default_rules(accuracy_reward)
+        self.findings: list[Finding] = []
+
+    def observe(self, step: int, metrics: dict) -> list[Finding]:
+        if "event" in metrics:
+            return []
+        metrics = {k: v for k, v in metrics.items() if k not in ("step", "epoch")}
+        found = [f for rule in self.rules if (f := rule.observe(int(step), metrics)) is not None]
+        self.findings.extend(found)
+        return found
+
+    def replay(self, records: Iterable[dict]) -> None:
+        """Bring the rules' state up to date with earlier records (a resumed run); their findings are kept, not returned."""
+        for record in records:
+            self.observe(int(record.get("step", 0)), record)
+
+
+def diagnose(records: Iterable[dict], *, accuracy_reward: str = "accuracy") -> list[Finding]:
+    """Every finding of a whole metric stream, in the order the rules fired."""
+    doctor = Doctor(accuracy_reward=accuracy_reward)
+    doctor.replay(records)
+    return doctor.findings
+
+
+def finding_record(finding: Finding) -> dict:
+    """The metrics.jsonl line of a finding: the step it was seen at, ``"event": "doctor"``, the finding."""
+    return {"step": finding.seen_at, "event": EVENT, **finding.to_dict()}

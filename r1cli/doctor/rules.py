@@ -1,0 +1,420 @@
+"""The diagnosis rules: each watches the metric stream and says what is going wrong and what to try.
+
+A rule is fed every logged record in order (``observe(step, metrics)``: a train
+log such as ``{"loss": .., "reward": .., "entropy": ..}`` or a real-time eval log
+``{"eval/accuracy": .., "eval/samples": ..}``) and returns a :class:`Finding`
+when its trigger is met. A rule fires once per episode: it stays quiet while
+the condition holds and can fire again after it has cleared.
+
+The triggers (every threshold is a class attribute, documented where it is set):
+
+========================  ============================================================================
+rule                      trigger
+========================  ============================================================================
+``zero_spread``           share of prompt groups with zero reward spread reaching the loss
+                          (``reject_sampling/zero_spread_frac_after``, else ``frac_reward_zero_std``)
+                          >= 0.5 for 5 consecutive train logs
+``entropy_collapse``      ``entropy`` < 0.05 nats, or < 15% of its median over the first 5 logs,
+                          for 5 consecutive train logs
+``entropy_explosion``     ``entropy`` > 3x its early median and > 1.5 nats for 3 consecutive logs
+``clipped``               ``completions/clipped_ratio`` >= 0.3 for 5 consecutive train logs
+``format_hacking``        over the last 10 train logs against the first 10: a reward other than
+                          accuracy rose by >= 0.25 while ``rewards/<accuracy>/mean`` did not rise
+                          (and real-time eval accuracy, when logged, is not above its first value)
+``train_up_eval_down``    real-time eval accuracy fell >= 0.1 (significant at z >= 2 when
+                          ``eval/samples`` is logged) over the last two evals while the train
+                          ``reward`` rose >= 0.05
+``collapse``              real-time eval accuracy <= its best - max(0.1, 40% of best), and
+                          significantly so (z >= 2.5), on 2 consecutive evals
+``kl_spike`` /            ``kl`` (``grad_norm``) > 10x the median of its previous 20 values
+``grad_norm_spike``       and > 0.1 (kl) / 1.0 (grad_norm); needs 5 earlier values
+``nonfinite``             ``loss`` or ``grad_norm`` is NaN or infinite (``null`` in metrics.jsonl)
+========================  ============================================================================
+
+``collapse`` and ``nonfinite`` are the findings that stop a run under
+``stop_on_collapse``. Nothing here imports torch: ``r1 doctor`` runs the same
+rules after the fact on a metrics.jsonl or a transformers trainer_state.json.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+WARNING, CRITICAL = "warning", "critical"
+
+
+@dataclass
+class Finding:
+    """One diagnosis: what is wrong (``message``), since when (``step``), and what to try."""
+
+    rule: str
+    step: int  # the step at which the condition started
+    seen_at: int  # the step at which the trigger was met (the rule's window ended)
+    severity: str
+    message: str
+    recommendation: str
+    settings: dict[str, Any] = field(default_factory=dict)  # recipe key -> a value to try
+    stops: bool = False  # stop_on_collapse stops the run on it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def line(self) -> str:
+        """One line for a note or a log: ``doctor @12 zero_spread: ...; try use_reject_sampling: true``."""
+        tried = ", ".join(f"{k}: {_fmt(v)}" for k, v in self.settings.items())
+        return f"doctor @{self.step} {self.rule}: {self.message}" + (f"; try {tried}" if tried else "")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.1e}"
+    return str(value)
+
+
+def number(metrics: dict, key: str) -> float | None:
+    """A finite number logged under ``key``, else None."""
+    value = metrics.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def is_eval(metrics: dict) -> bool:
+    return any(k.startswith("eval/") for k in metrics)
+
+
+def half_lr(metrics: dict) -> dict[str, Any]:
+    """``learning_rate`` at half the logged one (the recommendation for instability), when it was logged."""
+    lr = number(metrics, "learning_rate")
+    return {"learning_rate": float(f"{lr / 2:.2g}")} if lr else {}
+
+
+class Streak:
+    """Counts consecutive True observations; ``update`` returns the streak's first step when it reaches ``needed``."""
+
+    def __init__(self, needed: int):
+        self.needed = needed
+        self.count = 0
+        self.start: int | None = None
+
+    def update(self, condition: bool, step: int) -> int | None:
+        if not condition:
+            self.count, self.start = 0, None
+            return None
+        if self.count == 0:
+            self.start = step
+        self.count += 1
+        return self.start if self.count == self.needed else None
+
+
+class Rule:
+    """A rule: ``observe`` each record in order; a Finding when the trigger is met."""
+
+    name = ""
+    severity = WARNING
+    stops = False
+
+    def observe(self, step: int, metrics: dict) -> Finding | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finding(self, step: int, seen_at: int, message: str, recommendation: str, **settings: Any) -> Finding:
+        return Finding(self.name, step, seen_at, self.severity, message, recommendation, settings, self.stops)
+
+
+class ZeroSpread(Rule):
+    name = "zero_spread"
+    share = 0.5  # share of prompt groups with no reward spread
+    steps = 5  # consecutive train logs
+
+    def __init__(self) -> None:
+        self.streak = Streak(self.steps)
+
+    def observe(self, step, metrics):
+        after = number(metrics, "reject_sampling/zero_spread_frac_after")
+        value = after if after is not None else number(metrics, "frac_reward_zero_std")
+        if value is None:
+            return None
+        start = self.streak.update(value >= self.share, step)
+        if start is None:
+            return None
+        accuracy = next((number(metrics, k) for k in metrics if k.startswith("rewards/") and "accuracy" in k
+                         and k.endswith("/mean")), None)
+        data = ("the problems are mostly too easy: train on harder data" if accuracy is not None and accuracy > 0.8
+                else "the problems are mostly too hard: train on easier data or a longer SFT cold start"
+                if accuracy is not None and accuracy < 0.2 else "use more varied problems")
+        msg = f"{value:.0%} of prompt groups had no reward spread (no learning signal) for {self.steps} steps"
+        if after is None:
+            return self.finding(start, step, msg, f"turn on reject sampling in refill mode, or raise temperature; {data}",
+                                use_reject_sampling=True, reject_sampling_mode="refill")
+        return self.finding(start, step, msg + " even after reject sampling",
+                            f"raise temperature (more diverse samples) or num_generations; {data}",
+                            temperature=1.2, reject_sampling_mode="refill")
+
+
+class EntropyCollapse(Rule):
+    name = "entropy_collapse"
+    floor = 0.05  # nats: below this the policy is near-deterministic
+    fraction = 0.15  # ... or below this share of its early level
+    early = 5  # logs that set the early level (their median)
+    steps = 5
+
+    def __init__(self) -> None:
+        self.first: list[float] = []
+        self.streak = Streak(self.steps)
+
+    def observe(self, step, metrics):
+        value = number(metrics, "entropy")
+        if value is None:
+            return None
+        if len(self.first) < self.early:
+            self.first.append(value)
+        base = statistics.median(self.first)
+        low = value < self.floor or (len(self.first) == self.early and value < self.fraction * base)
+        start = self.streak.update(low, step)
+        if start is None:
+            return None
+        return self.finding(start, step, f"entropy fell to {value:.3f} nats (early level {base:.3f}): the policy "
+                            "stopped exploring", "raise the sampling temperature, lower the learning rate, "
+                            "or add a KL penalty (beta)", temperature=1.2, **half_lr(metrics), beta=0.04)
+
+
+class EntropyExplosion(Rule):
+    name = "entropy_explosion"
+    severity = CRITICAL
+    factor = 3.0  # times the early median
+    floor = 1.5  # nats, and above this
+    early = 5
+    steps = 3
+
+    def __init__(self) -> None:
+        self.first: list[float] = []
+        self.streak = Streak(self.steps)
+
+    def observe(self, step, metrics):
+        value = number(metrics, "entropy")
+        if value is None:
+            return None
+        if len(self.first) < self.early:
+            self.first.append(value)
+            return None
+        base = statistics.median(self.first)
+        start = self.streak.update(value > self.factor * base and value > self.floor, step)
+        if start is None:
+            return None
+        return self.finding(start, step, f"entropy rose to {value:.2f} nats, {value / max(base, 1e-9):.0f}x its early "
+                            "level: the model is producing noise", "lower the learning rate and clip gradients harder",
+                            **half_lr(metrics), max_grad_norm=0.5)
+
+
+class Clipped(Rule):
+    name = "clipped"
+    share = 0.3  # of completions cut at max_completion_length
+    steps = 5
+
+    def __init__(self) -> None:
+        self.streak = Streak(self.steps)
+
+    def observe(self, step, metrics):
+        value = number(metrics, "completions/clipped_ratio")
+        if value is None:
+            return None
+        start = self.streak.update(value >= self.share, step)
+        if start is None:
+            return None
+        cap = number(metrics, "completions/max_length")
+        settings = {"max_completion_length": int(2 * cap)} if cap else {}
+        return self.finding(start, step, f"{value:.0%} of completions were cut at max_completion_length "
+                            f"for {self.steps} steps (cut answers score 0)",
+                            "raise max_completion_length, or add the soft_overlong_punishment reward to teach shorter "
+                            "answers", **settings)
+
+
+class FormatHacking(Rule):
+    name = "format_hacking"
+    window = 10  # train logs: the last ones against the first ones
+    rise = 0.25  # a non-accuracy reward's mean rose at least this much
+    accuracy_rise = 0.0  # ... while accuracy rose no more than this
+
+    def __init__(self, accuracy_reward: str = "accuracy") -> None:
+        self.accuracy = f"rewards/{accuracy_reward}/mean"
+        self.series: dict[str, list[float]] = {}
+        self.evals: list[float] = []
+        self.fired: set[str] = set()
+
+    def observe(self, step, metrics):
+        if (acc := number(metrics, "eval/accuracy")) is not None:
+            self.evals.append(acc)
+        for key in metrics:
+            if key.startswith("rewards/") and key.endswith("/mean") and (value := number(metrics, key)) is not None:
+                self.series.setdefault(key, []).append(value)
+        accuracy = self.series.get(self.accuracy, [])
+        w = self.window
+        if len(accuracy) < 2 * w or self.accuracy not in metrics:
+            return None
+        acc_change = statistics.fmean(accuracy[-w:]) - statistics.fmean(accuracy[:w])
+        eval_up = len(self.evals) >= 2 and self.evals[-1] > self.evals[0]
+        for key, values in self.series.items():
+            if key == self.accuracy or key in self.fired or len(values) < 2 * w:
+                continue
+            change = statistics.fmean(values[-w:]) - statistics.fmean(values[:w])
+            if change >= self.rise and acc_change <= self.accuracy_rise and not eval_up:
+                self.fired.add(key)
+                name = key.split("/")[1]
+                return self.finding(step, step, f"reward '{name}' rose by {change:+.2f} while accuracy changed by "
+                                    f"{acc_change:+.2f}: the model learns the format, not the answers",
+                                    f"lower the weight of '{name}' in reward_weights (or drop it) so accuracy "
+                                    "dominates the total")
+        return None
+
+
+def _z(best: float, current: float, n_best: float | None, n_current: float | None) -> float | None:
+    """Two-proportion z statistic of best - current; None when the sample sizes are unknown."""
+    if not n_best or not n_current:
+        return None
+    pooled = (best * n_best + current * n_current) / (n_best + n_current)
+    se = math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n_best + 1 / n_current))
+    return (best - current) / se
+
+
+class TrainUpEvalDown(Rule):
+    name = "train_up_eval_down"
+    drop = 0.1  # eval accuracy fell at least this much over the last two evals
+    z = 2.0  # ... significantly, when eval/samples is logged (else the drop must be 0.15)
+    rise = 0.05  # while the mean train reward rose at least this much
+    window = 5  # train logs averaged at each end
+
+    def __init__(self) -> None:
+        self.evals: list[tuple[int, float, float | None]] = []
+        self.rewards: list[tuple[int, float]] = []
+        self.active = False
+
+    def observe(self, step, metrics):
+        if (reward := number(metrics, "reward")) is not None:
+            self.rewards.append((step, reward))
+        acc = number(metrics, "eval/accuracy")
+        if acc is None:
+            return None
+        self.evals.append((step, acc, number(metrics, "eval/samples")))
+        if len(self.evals) < 3:
+            return None
+        (s0, a0, n0), (s2, a2, n2) = self.evals[-3], self.evals[-1]
+        z = _z(a0, a2, n0, n2)
+        dropped = a0 - a2 >= self.drop and (z >= self.z if z is not None else a0 - a2 >= 0.15)
+        before = [r for s, r in self.rewards if s <= s0][-self.window:] or [r for s, r in self.rewards][:self.window]
+        after = [r for s, r in self.rewards if s <= s2][-self.window:]
+        rose = bool(before and after) and statistics.fmean(after) - statistics.fmean(before) >= self.rise
+        hit = dropped and rose
+        if not hit:
+            self.active = False
+            return None
+        if self.active:
+            return None
+        self.active = True
+        return self.finding(s0, step, f"train reward rose {statistics.fmean(after) - statistics.fmean(before):+.2f} "
+                            f"while held-out accuracy fell {a0:.0%} -> {a2:.0%}: the rewards are being gamed",
+                            "check sampled completions (save_completions: true); lower the learning rate; "
+                            "keep the best checkpoint", save_completions=True, keep_best=True)
+
+
+class Collapse(Rule):
+    name = "collapse"
+    severity = CRITICAL
+    stops = True
+    drop = 0.1  # absolute
+    relative = 0.4  # ... and this share of the best
+    z = 2.5  # significance of best - current, when eval/samples is logged
+    evals = 2  # consecutive evals
+
+    def __init__(self) -> None:
+        self.best: tuple[int, float, float | None] | None = None
+        self.streak = Streak(self.evals)
+
+    def observe(self, step, metrics):
+        acc = number(metrics, "eval/accuracy")
+        if acc is None:
+            return None
+        n = number(metrics, "eval/samples")
+        if self.best is None or acc > self.best[1]:
+            self.best = (step, acc, n)
+        best_step, best, n_best = self.best
+        z = _z(best, acc, n_best, n)
+        low = best - acc >= max(self.drop, self.relative * best) and (z is None or z >= self.z)
+        start = self.streak.update(low, step)
+        if start is None:
+            return None
+        return self.finding(start, step, f"held-out accuracy collapsed to {acc:.0%} from its best {best:.0%} "
+                            f"(step {best_step})", "lower the learning rate (or train LoRA); keep the best "
+                            "checkpoint and stop on collapse", **half_lr(metrics), keep_best=True,
+                            stop_on_collapse=True)
+
+
+class Spike(Rule):
+    factor = 10.0  # times the median of the previous values
+    history = 20
+    minimum_history = 5
+
+    def __init__(self, name: str, key: str, floor: float) -> None:
+        self.name, self.key, self.floor = name, key, floor
+        self.values: list[float] = []
+        self.active = False
+
+    def observe(self, step, metrics):
+        value = number(metrics, self.key)
+        if value is None:
+            return None
+        previous = self.values[-self.history:]
+        self.values.append(value)
+        if len(previous) < self.minimum_history:
+            return None
+        median = statistics.median(previous)
+        if value <= max(self.factor * median, self.floor):
+            if value <= 3 * median:
+                self.active = False
+            return None
+        if self.active:
+            return None
+        self.active = True
+        settings = half_lr(metrics) | ({"max_grad_norm": 0.5} if self.key == "grad_norm" else {"beta": 0.04})
+        return self.finding(step, step, f"{self.key} spiked to {value:.3g}, {value / max(median, 1e-12):.0f}x its "
+                            "recent median: an unstable update", "lower the learning rate; "
+                            + ("clip gradients harder" if self.key == "grad_norm" else "raise the KL penalty beta"),
+                            **settings)
+
+
+class NonFinite(Rule):
+    name = "nonfinite"
+    severity = CRITICAL
+    stops = True
+    keys = ("loss", "grad_norm")
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def observe(self, step, metrics):
+        bad = [k for k in self.keys if k in metrics and number(metrics, k) is None and not isinstance(metrics[k], str)]
+        if not bad:
+            self.active = False
+            return None
+        if self.active:
+            return None
+        self.active = True
+        return self.finding(step, step, f"{' and '.join(bad)} is NaN or infinite: the weights are being destroyed",
+                            "lower the learning rate, clip gradients, and use bf16 rather than fp16; resume from "
+                            "the last good checkpoint", **half_lr(metrics), max_grad_norm=0.5)
+
+
+def default_rules(accuracy_reward: str = "accuracy") -> list[Rule]:
+    """A fresh set of every rule (rules keep state: one set per run)."""
+    return [ZeroSpread(), EntropyCollapse(), EntropyExplosion(), Clipped(), FormatHacking(accuracy_reward),
+            TrainUpEvalDown(), Collapse(), Spike("kl_spike", "kl", 0.1), Spike("grad_norm_spike", "grad_norm", 1.0),
+            NonFinite()]

@@ -1,0 +1,112 @@
+"""The training doctor, live: the rules of :mod:`r1cli.doctor` on every logged step, and keep-the-best.
+
+    callback = doctor_callback_for(recipe, metrics, run, rewards)   # None when the recipe turns it off
+    trainer.add_callback(callback)
+    ...train...
+    callback.finish(run.path)                                       # final_model: best
+
+On every ``on_log`` (train metrics and real-time ``eval/*`` alike) the
+:class:`~r1cli.doctor.Doctor` observes the record. Each finding is
+
+- appended to ``metrics.jsonl`` as ``{"step": s, "event": "doctor", "rule": ..., "message": ...,
+  "recommendation": ..., "settings": {...}}`` (``r1 report`` plots only numeric metric keys, so it
+  ignores these lines; ``r1 doctor`` lists them),
+- emitted to the metrics subscribers as a ``{"event": "note"}`` (the dashboard's notes, a ``note:``
+  line in plain mode) and written to training.log,
+- with ``stop_on_collapse``, a ``collapse`` or ``nonfinite`` finding stops the run after this step.
+
+With ``keep_best``, a new best value of ``keep_best_metric`` makes the trainer save
+``checkpoint-<step>`` at once, and :class:`~r1cli.doctor.keep_best.KeepBest` links it into
+``<run>/best/``; ``final_model: best`` copies it over the final model at the end.
+
+On ``--resume`` the rules replay the run's metrics.jsonl (already cut at the
+checkpoint's step) so their windows and bests go on where they were, and
+``best/keep_best.json`` says what best/ holds. Only the main process writes files;
+every process sees the same logged metrics, so they all decide to stop alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from r1cli.doctor import Doctor, Finding, finding_record
+from r1cli.doctor.keep_best import KeepBest
+from r1cli.run_dir import RunDirectory
+
+logger = logging.getLogger(__name__)
+
+
+class DoctorCallback(TrainerCallback):
+    def __init__(self, metrics, run: RunDirectory, *, accuracy_reward: str = "accuracy", diagnose: bool = True,
+                 keep_best_metric: str | None = None, final_model: str = "last", stop_on_collapse: bool = False):
+        self.metrics = metrics  # MetricsCallback: its emit() reaches the dashboard
+        self.run = run
+        self.doctor = Doctor(accuracy_reward=accuracy_reward) if diagnose else None
+        self.keeper = KeepBest(run, keep_best_metric) if keep_best_metric else None
+        self.final_model = final_model
+        self.stop_on_collapse = stop_on_collapse
+        self.stopped_by: Finding | None = None
+
+    def _say(self, state, message: str) -> None:
+        logger.warning(message)
+        if state.is_world_process_zero:
+            self.metrics.emit({"event": "note", "step": state.global_step, "message": message})
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.doctor is not None and state.global_step > 0 and self.run.metrics.is_file():
+            from r1cli.doctor.sources import load_history
+
+            history = load_history(self.run.metrics)
+            self.doctor.replay(r for r in history.records if r.get("step", 0) <= state.global_step)
+            self.doctor.findings = history.logged  # said before the resume: not said again
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs:
+            return
+        step = state.global_step
+        for finding in self.doctor.observe(step, logs) if self.doctor is not None else []:
+            if state.is_world_process_zero:
+                import json
+
+                with open(self.run.metrics, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(finding_record(finding)) + "\n")
+            self._say(state, finding.line())
+            if finding.stops and self.stop_on_collapse and self.stopped_by is None:
+                self.stopped_by = finding
+                control.should_training_stop = True
+                self._say(state, f"stop_on_collapse: stopping after step {step}"
+                          + (f"; the best model is in {self.keeper.path}" if self.keeper and self.keeper.best else ""))
+        if self.keeper is not None and self.keeper.offer(step, logs):
+            control.should_save = True  # checkpoint-<step> now, whatever save_steps says
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        if self.keeper is None or not state.is_world_process_zero:
+            return
+        if self.keeper.keep(state.global_step) is not None:
+            step, value = self.keeper.best
+            self._say(state, f"best {self.keeper.metric} so far: {value:.3g} at step {step}, kept in {self.keeper.path}")
+
+    def finish(self, output_dir: Path) -> Path | None:
+        """``final_model: best``: the best checkpoint's model becomes the final one (main process only)."""
+        if self.keeper is None or self.final_model != "best":
+            return None
+        kept = self.keeper.make_final(output_dir)
+        if kept is not None:
+            step, value = self.keeper.best
+            logger.warning("final_model=best: the final model is step %d's (%s=%.3g)", step, self.keeper.metric, value)
+        return kept
+
+
+def doctor_callback_for(recipe, metrics, run: RunDirectory, rewards=None) -> DoctorCallback | None:
+    """The run's doctor callback from its recipe (``doctor``, ``keep_best``...); None for SFT or when all is off."""
+    r1 = recipe.r1
+    if recipe.trainer != "grpo" or not (r1.doctor or r1.keep_best or r1.stop_on_collapse):
+        return None
+    accuracy = getattr(rewards, "accuracy_name", None) or "accuracy"
+    return DoctorCallback(metrics, run, accuracy_reward=accuracy, diagnose=bool(r1.doctor or r1.stop_on_collapse),
+                          keep_best_metric=r1.keep_best_metric if r1.keep_best else None,
+                          final_model=r1.final_model, stop_on_collapse=bool(r1.stop_on_collapse))
