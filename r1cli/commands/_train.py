@@ -138,6 +138,7 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
             elif kind == "note":
                 reporter.note(str(event.get("message", "")))
 
+        reporter.phase("starting: importing torch, transformers and TRL")  # the first seconds are imports
         try:
             result = run_training(recipe, resume=resume, overwrite=overwrite, subscribers=[on_event],
                                   debug=debug_enabled(), rewards=rewards, allow_changes=allow_changes)
@@ -151,7 +152,7 @@ def _train_and_draw(trainer: str, recipe, *, resume: bool, overwrite: bool, live
             reporter.stop({"train_runtime (s)": result.metrics.get("train_runtime", 0.0)})
     if result.nothing_to_do:  # a resumed run that had already finished
         console.print(f"nothing to do: {result.nothing_to_do}; model and {run.SUMMARY} in {result.output_dir}",
-                      markup=False)
+                      markup=False, soft_wrap=True)
         return
     console.print(f"done: {result.global_step} steps; model, {run.METRICS} and {run.SUMMARY} in {result.output_dir}",
                   markup=False)
