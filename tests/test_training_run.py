@@ -46,7 +46,7 @@ def wait_for_step(metrics: Path, step: int, proc: subprocess.Popen, timeout: flo
     pytest.fail("no progress")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_checkpoints_then_resume_continues(tmp_path, tiny_model_dir, signum):
     path = recipe(tmp_path, tiny_model_dir, steps=200, extra="report_to: none\n")
     proc = r1("grpo", str(path), "--no-live")
