@@ -19,6 +19,16 @@ per_device_train_batch_size: 8
 
 # (name, recipe text, expected line, expected key, text the message or fix must contain)
 BROKEN = [
+    # kinds that used to pass validate and fail (or train wrongly) later
+    ("recursive_anchor", GOOD + "reward_funcs: &r [accuracy, *r]\n", 5, None, "recursive"),
+    ("inf_inside_a_list", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [1.0, .inf]\n", 6, "reward_weights.1", "finite"),
+    ("chat_template_file_missing", GOOD + "chat_template: templates/none.jinja\n", 5, "chat_template", "does not exist"),
+    ("lr_scheduler_typo", GOOD + "lr_scheduler_type: cosin\n", 5, "lr_scheduler_type", "did you mean `cosine`"),
+    ("optim_typo", GOOD + "optim: adamw_torh\n", 5, "optim", "adamw_torch"),
+    ("report_to_typo", GOOD + "report_to: [wandb, tensorbord]\n", 5, "report_to", "tensorboard"),
+    ("log_level_typo", GOOD + "log_level: infoo\n", 5, "log_level", "did you mean `info`"),
+    ("merge_key_not_a_mapping", GOOD + "<<: 5\n", 5, "<<", "merge key"),
+    ("reward_kwargs_item_not_mapping", GOOD + "reward_kwargs: {length: [1]}\n", 5, "reward_kwargs.length", "mapping"),
     ("yaml_syntax_unclosed_quote", GOOD + 'system_prompt: "never closed\nlearning_rate: 1.0e-5\n', 5, None, "never closed"),
     ("yaml_tab_indent", GOOD + "reward_kwargs:\n\tlength: {target: 3}\n", 6, None, "spaces, not tabs"),
     ("yaml_bad_mapping", GOOD + "learning_rate: a: b\n", 5, None, "YAML syntax error"),
@@ -40,25 +50,22 @@ BROKEN = [
     ("weights_length", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [1.0]\n", 6, "reward_weights", "one weight per entry"),
     ("unknown_reward", GOOD + "reward_funcs: [accuracy, formatt]\n", 5, "reward_funcs.1", "format"),
     ("reward_kwargs_not_listed", GOOD + "reward_funcs: [accuracy]\nreward_kwargs:\n  length: {target: 10}\n", 7, "reward_kwargs.length", "not in reward_funcs"),
-    ("reward_kwargs_bad_param", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    targt: 10\n", 7, "reward_kwargs.length", "targt"),
-    ("generation_batch_indivisible", GOOD.replace("per_device_train_batch_size: 8", "per_device_train_batch_size: 6"), 3, "num_generations", "not divisible by num_generations"),
+    ("reward_kwargs_bad_param", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    targt: 10\n", 8, "reward_kwargs.length.targt", "targt"),
     ("threshold_unreachable", GOOD + "reward_funcs: [accuracy, format]\nuse_reject_sampling: true\nreject_sampling_threshold: 5\n", 7, "reject_sampling_threshold", "above the best total"),
     ("eval_steps_without_data", GOOD + "eval_steps: 10\n", 5, "eval_steps", "no eval dataset"),
     ("eval_on_start_without_data", GOOD + "eval_on_start: true\n", 5, "eval_on_start", "no eval dataset"),
     ("missing_local_dataset", GOOD.replace("openai/gsm8k", "./data/nope.jsonl"), 2, "dataset_name", "does not exist"),
     ("missing_local_model", GOOD.replace("Qwen/Qwen2.5-0.5B-Instruct", "/models/nope"), 1, "model_name_or_path", "does not exist"),
     ("no_model", GOOD.replace("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\n", ""), 1, "model_name_or_path", "no model given"),
-    ("vllm_without_gpu", GOOD + "use_vllm: true\n", 5, "use_vllm", "use_vllm: false"),
-    ("liger_without_package", GOOD + "use_liger_kernel: true\n", 5, "use_liger_kernel", "use_liger_kernel: false"),
     ("both_quantisations", GOOD + "load_in_4bit: true\nload_in_8bit: true\n", 5, "load_in_4bit", "choose one"),
     ("top_level_list", "- model_name_or_path: x\n", 1, None, "mapping of `key: value`"),
     ("empty_file", "", 1, None, "recipe is empty"),
     ("comments_only", "# nothing here\n\n", 1, None, "recipe is empty"),
     ("max_train_samples_zero", GOOD + "max_train_samples: 0\n", 5, "max_train_samples", "must be >= 1"),
     ("nested_key_not_scalar", GOOD + "reward_kwargs:\n  [a, b]: 1\n", 6, "reward_kwargs", "plain name"),
-    ("reward_param_wrong_type", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    target: far\n", 7, "reward_kwargs.length", "target"),
+    ("reward_param_wrong_type", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length:\n    target: far\n", 8, "reward_kwargs.length.target", "target"),
     ("reward_kwargs_not_mapping", GOOD + "reward_funcs: [length]\nreward_kwargs:\n  length: 300\n", 7, "reward_kwargs.length", "mapping"),
-    ("weights_not_numbers", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [high, low]\n", 6, "reward_weights", "expected list[float]"),
+    ("weights_not_numbers", GOOD + "reward_funcs: [accuracy, format]\nreward_weights: [high, low]\n", 6, "reward_weights.0", "expected float"),
     ("generations_as_word", GOOD.replace("num_generations: 4", "num_generations: four"), 3, "num_generations", "expected int"),
     ("zero_resample_attempts", GOOD + "max_resample_attempts: 0\n", 5, "max_resample_attempts", "must be >= 1"),
     ("too_many_resample_attempts", GOOD + "max_resample_attempts: 99\n", 5, "max_resample_attempts", "must be <= 16"),
@@ -373,3 +380,75 @@ def test_a_threshold_of_the_wrong_type_is_reported_not_a_traceback(tmp_path):
     path.write_text("model_name_or_path: a/b\ndataset_name: c/d\nnum_generations: 4\nper_device_train_batch_size: 8\n"
                     "reject_sampling_threshold: nonsense\n", encoding="utf-8")
     assert [f.key for f in validate_recipe(path).errors] == ["reject_sampling_threshold"]
+
+
+# What this machine cannot run is not a mistake in the recipe: a warning naming what is missing
+# (exit 0), an error with --here. On this CPU test machine none of these packages is usable.
+MACHINE = [
+    ("vllm_without_gpu", GOOD + "use_vllm: true\n", 5, "use_vllm", "vLLM generation needs"),
+    ("liger_without_package", GOOD + "use_liger_kernel: true\n", 5, "use_liger_kernel", "Liger kernels needs"),
+    ("flash_attention_on_cpu", GOOD + "attn_implementation: flash_attention_2\n", 5, "attn_implementation", "flash_attention_2 needs"),
+    ("batch_divides_only_over_more_processes", GOOD.replace("per_device_train_batch_size: 8", "per_device_train_batch_size: 6"),
+     3, "num_generations", "it is with 2, 4"),
+]
+
+
+@pytest.mark.parametrize("name,text,line,key,needle", MACHINE, ids=[m[0] for m in MACHINE])
+def test_what_this_machine_cannot_run_is_a_warning_and_an_error_with_here(tmp_path, name, text, line, key, needle):
+    import r1cli.hardware
+
+    if r1cli.hardware.has_gpu():
+        pytest.skip("a GPU machine may run these")
+    path = make(tmp_path, text)
+    report = validate_recipe(path)
+    assert report.ok, [f.format() for f in report.errors]
+    [finding] = [f for f in report.machine if f.key == key]
+    assert finding.severity == "warning" and finding.line == line and needle in finding.message and finding.hint
+    strict = validate_recipe(path, here=True)
+    assert [f.key for f in strict.errors] == [key] and strict.errors[0].format().startswith(where(path, line))
+
+
+def test_launch_settings_decide_the_batch_arithmetic(tmp_path):
+    """Given a process count, an indivisible generation batch is an error; without one, the counts that work."""
+    text = GOOD.replace("per_device_train_batch_size: 8", "per_device_train_batch_size: 6")
+    path = make(tmp_path, text)
+    assert validate_recipe(path).ok
+    errors = validate_recipe(path, overrides=["num_processes=3"]).errors
+    assert [f.key for f in errors] == ["num_generations"] and "x 3 processes" in errors[0].message
+    assert validate_recipe(path, overrides=["num_processes=2"]).ok
+
+
+def test_set_values_pass_the_yaml_guards_and_are_reported_as_set(tmp_path):
+    path = make(tmp_path, GOOD)
+    bomb = "[" + ",".join(["&a [1,1,1,1,1,1,1,1,1]"] + ["&%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]" % ((chr(98 + i),) + (chr(97 + i),) * 9)
+                                                       for i in range(8)]) + "]"
+    report = validate_recipe(path, overrides=[f"reward_kwargs={bomb}"])
+    assert [f.key for f in report.errors] == ["reward_kwargs"] and "aliases expand" in report.errors[0].message
+    assert report.errors[0].format().startswith(f"{path} (--set): ")
+    recursive = validate_recipe(path, overrides=["reward_weights=&w [1.0, *w]"])
+    assert "recursive" in recursive.errors[0].message
+    typo = validate_recipe(path, overrides=["lr_scheduler_type=cosin"])
+    assert typo.errors[0].format().startswith(f"{path} (--set): lr_scheduler_type: ")
+
+
+def test_open_r1_keys_are_recognised_with_what_r1_does_instead(tmp_path):
+    path = make(tmp_path, GOOD + "callbacks: [push_to_hub_revision]\nbenchmarks: [math_500]\npush_to_hub_revision: true\n"
+                "code_eval_test_batch_size: 3\nvllm_device: auto\n")
+    report = validate_recipe(path)
+    assert report.ok, [f.format() for f in report.errors]
+    warned = {f.key: f.message for f in report.warnings}
+    assert {"callbacks", "benchmarks", "push_to_hub_revision", "code_eval_test_batch_size", "vllm_device"} <= set(warned)
+    assert "r1 eval" in warned["benchmarks"]
+
+
+def test_smaller_things_are_warnings(tmp_path):
+    import r1cli.hardware
+
+    path = make(tmp_path, GOOD + "max_steps: 10\neval_steps: 50\neval_dataset_split: test\nwarmup_ratio: 1.5\n")
+    report = validate_recipe(path)
+    assert report.ok
+    warned = {f.key: f.message for f in report.warnings}
+    assert "more than max_steps" in warned["eval_steps"] and "neither a ratio" in warned["warmup_steps"]
+    if not r1cli.hardware.has_gpu():
+        cpu = validate_recipe(make(tmp_path, GOOD + "dtype: float16\n"))
+        assert any(f.key == "dtype" and "CPU" in f.message for f in cpu.warnings)

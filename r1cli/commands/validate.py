@@ -15,6 +15,9 @@ def validate(
     overrides: OverrideOpt = None,
     deep: Annotated[bool, typer.Option("--deep", help="Also load the tokenizer and first dataset rows; render one prompt.")] = False,
     trainer: Annotated[str | None, typer.Option("--trainer", help="Validate for grpo or sft (default: the recipe's `trainer`).")] = None,
+    here: Annotated[bool, typer.Option("--here", "--this-machine",
+                                       help="Also fail on what this machine cannot run (a missing package or GPU, "
+                                            "too few processes); without it those are warnings.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a recipe without running it: exit 0 if valid (warnings allowed), 1 if not."""
@@ -23,7 +26,7 @@ def validate(
 
     if trainer not in (None, "grpo", "sft"):
         raise typer.BadParameter("must be grpo or sft", param_hint="--trainer")
-    report = validate_recipe(recipe, overrides=overrides or [], trainer=trainer, deep=deep)
+    report = validate_recipe(recipe, overrides=overrides or [], trainer=trainer, deep=deep, here=here)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:

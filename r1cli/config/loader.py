@@ -35,6 +35,9 @@ class Finding:
     key: str | None
     message: str
     hint: str | None = None
+    # "recipe": the recipe is wrong. "machine": the recipe may be right, but this machine cannot run it
+    # (a warning from `r1 validate`, an error with `--here` and for `r1 grpo` / `r1 sft`).
+    kind: Literal["recipe", "machine"] = "recipe"
 
     def location(self) -> str:
         if self.line == 0:
@@ -54,6 +57,8 @@ class RawRecipe:
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # Values refused by a check (wrong type, out of range): later checks see the default instead.
+    rejected: dict[str, Any] = field(default_factory=dict)
 
     def line_of(self, dotted: str) -> int | None:
         """Line of ``a.b.c``, falling back to its closest written parent."""
@@ -68,6 +73,11 @@ class RawRecipe:
 
     def warning(self, key: str | None, message: str, hint: str | None = None) -> None:
         self.findings.append(Finding("warning", str(self.path), self.line_of(key) if key else None, key, message, hint))
+
+    def machine(self, key: str | None, message: str, hint: str | None = None) -> None:
+        """This machine cannot run what the recipe asks (a package or GPU missing): not a mistake in the recipe."""
+        self.findings.append(Finding("warning", str(self.path), self.line_of(key) if key else None, key, message, hint,
+                                     kind="machine"))
 
 
 def _walk(node: yaml.Node, prefix: str, raw: RawRecipe) -> None:
@@ -103,16 +113,22 @@ def _shape_problem(text: str) -> tuple[int, str, str] | None:
     errors propagate.
     """
     depth, aliases = 0, []
+    open_anchors: list[str | None] = []  # the anchor of each mapping or list not yet closed
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
+            open_anchors.append(event.anchor)
             if depth > MAX_NESTING:
                 return line, f"nested more than {MAX_NESTING} levels deep", \
                     "a recipe is flat `key: value` lines; only reward_kwargs and dataset_mixture nest, a few levels"
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+            open_anchors.pop()
         elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:  # `a: &x [1, *x]`: a value that contains itself has no end
+                return line, f"the alias *{event.anchor} refers to a value that contains it (a recursive value)", \
+                    f"write the value out instead of *{event.anchor}"
             aliases.append(line)
             if len(aliases) > MAX_ALIASES:
                 return line, f"more than {MAX_ALIASES} YAML aliases (*name)", "write the values out instead of aliasing them"
@@ -139,6 +155,8 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
 def _syntax_hint(problem: str) -> str:
     if "\\t" in problem or "tab" in problem.lower():
         return "YAML indentation must use spaces, not tabs"
+    if "expected <block end>" in problem or "did not find expected key" in problem:  # issue 16: a bad indent
+        return "check the indentation: keys at one level start in the same column, nested ones further in"
     if "mapping values are not allowed" in problem:
         return "put a space after each ':' and quote values that contain ': '"
     if "could not find expected ':'" in problem:
@@ -192,12 +210,17 @@ def read_recipe(path: str | Path) -> RawRecipe:
                 raw.lines.setdefault(key_node.value, key_node.start_mark.line + 1)
         values = _construct(loader, node, raw)
     except yaml.constructor.ConstructorError as exc:
-        # A tag such as !!python/object/apply: SafeLoader builds no Python objects, so it is refused.
         raw.findings = [f for f in raw.findings if f.severity != "error"]
         mark = exc.problem_mark
-        raw.error(None, f"YAML tag not allowed: {exc.problem}" + (f" (column {mark.column + 1})" if mark else ""),
-                  "a recipe is plain YAML; remove the `!!` tag (r1 never builds objects or runs code from a recipe)",
-                  line=mark.line + 1 if mark else None)
+        where = f" (column {mark.column + 1})" if mark else ""
+        if "merging" in (exc.problem or ""):  # `<<: 5`: a merge key needs a mapping (or a list of them)
+            raw.error("<<", f"a `<<` merge key must be followed by a mapping or *alias of one: {exc.problem}{where}",
+                      "write `<<: *defaults` where `defaults` anchors a mapping, or remove the `<<` line",
+                      line=mark.line + 1 if mark else None)
+        else:  # a tag such as !!python/object/apply: SafeLoader builds no Python objects, so it is refused
+            raw.error(None, f"YAML tag not allowed: {exc.problem}{where}",
+                      "a recipe is plain YAML; remove the `!!` tag (r1 never builds objects or runs code from a recipe)",
+                      line=mark.line + 1 if mark else None)
         return raw
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -230,3 +253,26 @@ def _construct(loader: yaml.SafeLoader, node: yaml.MappingNode, raw: RawRecipe) 
             raw.error(key_node.value, f"cannot read the value: {first_line(exc)}",
                       "write a plain number, string, list or mapping", line=key_node.start_mark.line + 1)
     return values
+
+
+def read_value(text: str) -> tuple[Any, tuple[str, str] | None]:
+    """One ``--set`` value as YAML, behind the same guards as a recipe file: (value, (problem, fix) or None).
+
+    Text that is not valid YAML is taken as a plain string (``--set system_prompt=a: b``).
+    """
+    if not text.strip():
+        return "", None
+    try:
+        shape = _shape_problem(text)
+    except yaml.YAMLError:
+        return text, None
+    if shape is not None:
+        return None, shape[1:]
+    try:
+        return yaml.safe_load(text), None
+    except yaml.constructor.ConstructorError as exc:
+        return None, (f"YAML not allowed here: {exc.problem}", "pass a plain number, string, list or mapping")
+    except yaml.YAMLError:
+        return text, None
+    except (ValueError, TypeError, OverflowError) as exc:
+        return None, (f"cannot read the value: {first_line(exc)}", "pass a plain number, string, list or mapping")

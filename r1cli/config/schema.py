@@ -213,6 +213,7 @@ RENAMED_KEYS: dict[str, tuple[str | None, str]] = {
     "max_prompt_length": (None, "removed in TRL 1: GRPO no longer truncates prompts; drop long prompts from the data instead"),
     "overwrite_output_dir": (None, "removed in transformers 5: pass `--overwrite` to `r1 grpo` / `r1 sft` instead"),
     "use_mps_device": (None, "removed in transformers: the device is chosen automatically"),
+    "vllm_device": (None, "removed in TRL: vLLM's devices follow vllm_mode (colocate or server)"),
 }
 
 # open-r1 spells reward parameters as flat keys; r1 keeps them in reward_kwargs.
@@ -227,4 +228,27 @@ OPENR1_REWARD_KEYS: dict[str, tuple[str, str]] = {
     "repetition_max_penalty": ("repetition_penalty", "max_penalty"),
     "max_completion_len": ("soft_overlong_punishment", "max_completion_len"),
     "soft_punish_cache": ("soft_overlong_punishment", "soft_punish_cache"),
+}
+
+# Keys that open-r1's recipes (its GRPOConfig / SFTConfig / GRPOScriptArguments) define and r1 does not use:
+# recognised, so a recipe written for open-r1 validates with a warning saying what r1 does instead.
+# key -> what r1 does instead (shown after "not used by r1: ").
+FOREIGN_KEYS: dict[str, str] = {
+    "callbacks": "open-r1's callback names; r1 attaches its own (metrics, dashboard, completions)",
+    "benchmarks": "open-r1's post-training benchmarks; evaluate with `r1 eval` after the run",
+    "push_to_hub_revision": "open-r1 pushes each checkpoint to a revision; r1 uses TRL's push_to_hub and hub_strategy",
+    "hub_model_revision": "open-r1's revision for push_to_hub_revision; r1 uses TRL's push_to_hub and hub_strategy",
+    "overwrite_hub_revision": "open-r1's revision overwrite; r1 uses TRL's push_to_hub and hub_strategy",
+    "wandb_log_unique_prompts": "TRL's log_completions and r1's save_completions log completions",
+    "wandb_run_group": "set WANDB_RUN_GROUP in the environment instead",
+    "code_language": "r1 has no code-execution rewards",
+    "code_eval_test_batch_size": "r1 has no code-execution rewards",
+    "code_eval_scoring_mode": "r1 has no code-execution rewards",
+    "code_eval_scripts": "r1 has no code-execution rewards",
+    "parallel_code_exec_per_proc": "r1 has no code-execution rewards",
+    "code_provider": "r1 has no code-execution rewards",
+    "ioi_provider": "r1 has no code-execution rewards",
+    "e2b_router_url": "r1 has no code-execution rewards",
+    "morph_router_url": "r1 has no code-execution rewards",
+    "enforce_same_language": "r1 has no language-consistency reward",
 }

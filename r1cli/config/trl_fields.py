@@ -32,10 +32,15 @@ from r1cli.paths import cache_dir
 _SOURCES = {
     "trl": ["trainer/grpo_config.py", "trainer/sft_config.py", "trainer/base_config.py",
             "trainer/model_config.py", "scripts/utils.py"],
-    "transformers": ["training_args.py"],
+    "transformers": ["training_args.py", "trainer_utils.py"],
 }
+# Modules where a choices expression's names may live (``trainer_log_levels.keys()`` -> utils/logging.py).
+_HELPER_SOURCES = {"transformers": ["utils/logging.py", "integrations/integration_utils.py"]}
+# Fields whose values transformers checks against a module-level table rather than declared choices:
+# name -> (the table whose keys are the choices, values accepted besides them).
+_CHOICE_TABLES = {"report_to": ("INTEGRATION_TO_CALLBACK", ("none", "all"))}
 _OWNERS = {"grpo": "GRPOConfig", "sft": "SFTConfig", "model": "ModelConfig", "script": "ScriptArguments"}
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,100 @@ def _field_call(value: ast.AST) -> tuple[object, str, tuple | None]:
                     help_text = text if isinstance(text, str) else ""
                 elif key == "choices":
                     found = _literal(v)
-                    choices = tuple(found) if isinstance(found, list) else None
+                    choices = tuple(found) if isinstance(found, list) else ("<expr>", ast.unparse(v))
     return default, help_text, choices
+
+
+def _module_names(trees: list[ast.Module]) -> dict[str, list[ast.AST]]:
+    """Module-level ``name = value`` assignments and ``def name(): return x`` bodies, across ``trees``
+    (a name may be assigned in several modules: each is a candidate)."""
+    names: dict[str, list[ast.AST]] = {}
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                names.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, ast.FunctionDef) and len(node.body) == 1 and isinstance(node.body[0], ast.Return):
+                names.setdefault(f"{node.name}()", []).append(node.body[0].value)
+    return names
+
+
+def _first_resolved(candidates: list[ast.AST], names: dict, depth: int) -> list | None:
+    for candidate in candidates:
+        found = _resolve_keys(candidate, names, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve_keys(node: ast.AST, names: dict[str, list[ast.AST]], depth: int = 0) -> list | None:
+    """The keys of a dict that a choices expression such as ``trainer_log_levels.keys()`` stands for, if readable.
+
+    Follows names, ``dict(**other, extra=...)``, ``.copy()`` / ``.keys()`` and ``module.function()`` calls whose
+    body is ``return name`` -- enough for the forms transformers uses, without importing it.
+    """
+    if depth > 8:
+        return None
+    if isinstance(node, ast.Dict):
+        keys = [_literal(k) for k in node.keys if k is not None]
+        return keys if all(isinstance(k, str) for k in keys) else None
+    if isinstance(node, ast.Name) and node.id in names:
+        return _first_resolved(names[node.id], names, depth)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("keys", "copy") and not node.args:
+            return _resolve_keys(func.value, names, depth + 1)
+        if isinstance(func, ast.Name) and func.id == "dict":
+            found: list = []
+            for kw in node.keywords:
+                if kw.arg is None:
+                    inner = _resolve_keys(kw.value, names, depth + 1)
+                    if inner is None:
+                        return None
+                    found += inner
+                else:
+                    found.append(kw.arg)
+            return found
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if f"{name}()" in names:
+            return _first_resolved(names[f"{name}()"], names, depth)
+    return None
+
+
+def _enum_values(trees: list[ast.Module]) -> dict[str, tuple]:
+    """``class SchedulerType(ExplicitEnum): LINEAR = "linear" ...`` -> {"SchedulerType": ("linear", ...)}."""
+    enums: dict[str, tuple] = {}
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and any("Enum" in getattr(b, "id", getattr(b, "attr", "")) for b in node.bases):
+                values = [item.value.value for item in node.body if isinstance(item, ast.Assign)
+                          and isinstance(item.value, ast.Constant) and isinstance(item.value.value, str)]
+                if values:
+                    enums[node.name] = tuple(values)
+    return enums
+
+
+def _annotation_choices(annotation: str, enums: dict[str, tuple]) -> tuple | None:
+    """Choices an annotation spells: ``Literal["a", "b"]``, or an Enum such as ``SchedulerType | str``."""
+    literal: list = []
+    enum: list = []
+    free_text = False
+    for node in ast.walk(ast.parse(annotation, mode="eval")):
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
+            args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            literal += [a.value for a in args if isinstance(a, ast.Constant)]
+        elif isinstance(node, ast.Name) and node.id in enums:
+            enum += list(enums[node.id])
+        elif isinstance(node, ast.Name) and node.id == "str":
+            free_text = True
+    # `SchedulerType | str`: the text must name a member. `str | Literal[False]`: any text goes.
+    found = enum + literal if enum or not free_text else []
+    return tuple(found) if found else None
 
 
 def _parse_sources() -> dict[str, TrlField]:
     classes: dict[str, tuple[list[str], dict[str, tuple]]] = {}
-    for package, files in _SOURCES.items():
+    trees: list[ast.Module] = []
+    for package, files in (*_SOURCES.items(), *_HELPER_SOURCES.items()):
         root = _package_dir(package)
         if root is None:
             continue
@@ -108,6 +200,7 @@ def _parse_sources() -> dict[str, TrlField]:
             if not path.is_file():
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
+            trees.append(tree)
             for node in tree.body:
                 if not isinstance(node, ast.ClassDef):
                     continue
@@ -132,9 +225,22 @@ def _parse_sources() -> dict[str, TrlField]:
         merged.update(own)  # a subclass redefines a field's default and help
         return merged
 
+    names, enums = _module_names(trees), _enum_values(trees)
+
+    def choices_of(name: str, type_: str, choices) -> tuple | None:
+        if name in _CHOICE_TABLES:
+            table, extra = _CHOICE_TABLES[name]
+            keys = _first_resolved(names.get(table, []), names, 0)
+            return tuple(keys) + extra if keys else None
+        if isinstance(choices, tuple) and choices[:1] == ("<expr>",):
+            keys = _resolve_keys(ast.parse(choices[1], mode="eval").body, names)
+            return tuple(keys) if keys else None
+        return choices or _annotation_choices(type_, enums)
+
     catalogue: dict[str, dict] = {}
     for owner, cls in _OWNERS.items():
         for name, (type_, default, help_text, choices) in collect(cls, set()).items():
+            choices = choices_of(name, type_, choices)
             entry = catalogue.setdefault(name, {"type": type_, "default": default, "help": help_text,
                                                  "choices": choices, "owners": []})
             entry["owners"].append(owner)

@@ -131,3 +131,28 @@ def describe(value: Any) -> str:
         shown = repr(value)
         return f"{name} {shown[:40] + '...' if len(shown) > 40 else shown}"
     return name
+
+
+def misfit(annotation: str, value: Any) -> tuple[str, str, Any]:
+    """Where ``value`` stops fitting ``annotation``: (dotted path inside the value, annotation there, value there).
+
+    ``reward_kwargs: {length: 300}`` against ``dict[str, dict]`` answers ``("length", "dict", 300)``, so the
+    message names the item that is wrong rather than the mapping around it. ("", annotation, value) when the
+    container itself is of the wrong kind.
+    """
+    for alt in _alternatives(_parse(annotation)):
+        if not isinstance(alt, ast.Subscript):
+            continue
+        outer = getattr(alt.value, "id", None)
+        args = alt.slice.elts if isinstance(alt.slice, ast.Tuple) else [alt.slice]
+        if outer in ("list", "List") and isinstance(value, list):
+            items, inner = enumerate(value), ast.unparse(args[0])
+        elif outer in ("dict", "Dict") and isinstance(value, dict):
+            items, inner = value.items(), ast.unparse(args[-1])
+        else:
+            continue
+        for key, item in items:
+            if not fits(inner, item):
+                path, deeper, found = misfit(inner, item)
+                return (f"{key}.{path}" if path else str(key)), deeper, found
+    return "", annotation, value

@@ -23,6 +23,7 @@ module is cheap.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import tempfile
@@ -85,6 +86,9 @@ def resolve_builtin(name: str) -> Path:
 
     gguf = builtin_gguf(name)
     hf_logging.disable_progress_bar()  # conversion runs under r1's own output, not tqdm's
+    # extra={"phase": ...}: the training dashboard names the phase on screen (see r1cli.training.run).
+    logging.getLogger("r1cli").info("converting %s from GGUF (first use only)", name,
+                                    extra={"phase": f"converting {name} from GGUF (first use only)"})
 
     model = load_model(gguf, dtype="float32")
     tokenizer = load_tokenizer(gguf, padding_side="left")
@@ -160,10 +164,16 @@ def _has_tokenizer(directory: str) -> bool:
     return any((Path(directory) / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"))
 
 
+def chat_template_is_a_file(chat_template: str) -> bool:
+    """``chat_template`` names a file (one line, no Jinja markup, not ``chatml``) rather than being the template."""
+    return chat_template.lower() != "chatml" and "\n" not in chat_template \
+        and not any(mark in chat_template for mark in ("{%", "{{", "{#"))
+
+
 def _resolve_chat_template(chat_template: str) -> str:
     if chat_template.lower() == "chatml":
         return CHATML_TEMPLATE
-    if "{" not in chat_template and chat_template.endswith((".jinja", ".j2", ".txt")):
+    if chat_template_is_a_file(chat_template):
         path = Path(chat_template).expanduser()
         if not path.is_file():
             raise ModelError(f"chat template file {chat_template} does not exist")

@@ -252,7 +252,8 @@ def check_reward_kwargs(name: str, kwargs: dict) -> None:
             raise RewardError(f"reward {spec.name!r} has no parameter {key!r}", hint=hint)
         problem = type_problem(value, param.type) or bounds_problem(value, param)
         if problem:
-            raise RewardError(f"reward {spec.name!r}: parameter {key!r} {problem} (got {value!r})", hint=param.help or None)
+            raise RewardError(f"reward {spec.name!r}: parameter {key!r} {problem} (got {value!r})",
+                              hint=f"give {key} a {param.type_name} value that fits (default {param.default!r})")
     missing = [p.name for p in spec.params.values() if p.required and p.name not in kwargs]
     if missing:
         raise RewardError(f"reward {spec.name!r} needs parameter(s) {', '.join(missing)}", hint=f"set them under reward_kwargs: {spec.name}: ...")
