@@ -46,12 +46,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sft", type=Path, help="SFT model to start from (default: run the quickstart SFT into OUT/sft)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-doctor")
-    parser.add_argument("--lr", type=float, default=3e-5, help="full fine-tuning learning rate of the collapsing run")
-    parser.add_argument("--steps", type=int, default=30, help="steps of the collapsing run")
-    parser.add_argument("--eval-every", type=int, default=3)
-    parser.add_argument("--eval-samples", type=int, default=64, help="held-out prompts per real-time eval")
-    parser.add_argument("--limit", type=int, default=200, help="held-out items for r1 eval of kept against last")
-    parser.add_argument("--healthy-minutes", type=float, default=6.0, help="budget of the healthy quickstart run; 0 skips it")
+    # Defaults sized for a loaded 2-core machine (~25 minutes); the figures used lr 3e-5 over 28 steps of 16.
+    parser.add_argument("--lr", type=float, default=6e-5, help="full fine-tuning learning rate of the collapsing run")
+    parser.add_argument("--steps", type=int, default=16, help="steps of the collapsing run")
+    parser.add_argument("--batch", type=int, default=8, help="completions per step (num_generations 4: batch/4 prompts)")
+    parser.add_argument("--eval-every", type=int, default=4)
+    parser.add_argument("--eval-samples", type=int, default=32, help="held-out prompts per real-time eval")
+    parser.add_argument("--limit", type=int, default=100, help="held-out items for r1 eval of kept against last")
+    parser.add_argument("--num-samples", type=int, default=1, help="r1 eval samples per item (the recipe's temperature)")
+    parser.add_argument("--healthy-minutes", type=float, default=0.0,
+                        help="budget of a healthy quickstart run to check for false alarms; 0 skips it")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing OUT/collapse run (only re-measure)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -61,21 +66,24 @@ def main() -> None:
         run([*R1, "sft", str(RECIPES / "sft.yaml"), "--no-live", "--overwrite", "--set", f"output_dir={sft}"])
 
     collapse = args.out / "collapse"
-    run([*R1, "grpo", str(RECIPES / "grpo.yaml"), "--no-live", "--overwrite",
-         "--set", f"model_name_or_path={sft}", "--set", f"output_dir={collapse}",
-         "--set", "use_peft=false", "--set", f"learning_rate={args.lr}", "--set", "use_reject_sampling=false",
-         "--set", f"max_steps={args.steps}", "--set", "max_train_minutes=40",
-         "--set", f"eval_steps={args.eval_every}", "--set", f"max_eval_samples={args.eval_samples}",
-         "--set", "save_steps=1000", "--set", "save_total_limit=1",
-         "--set", "keep_best=true", "--set", "stop_on_collapse=false"])
+    if not (args.reuse and (collapse / "summary.json").is_file()):
+        run([*R1, "grpo", str(RECIPES / "grpo.yaml"), "--no-live", "--overwrite",
+             "--set", f"model_name_or_path={sft}", "--set", f"output_dir={collapse}",
+             "--set", "use_peft=false", "--set", f"learning_rate={args.lr}", "--set", "use_reject_sampling=false",
+             "--set", f"max_steps={args.steps}", "--set", f"per_device_train_batch_size={args.batch}",
+             "--set", "max_train_minutes=60", "--set", "eval_on_start=false",
+             "--set", f"eval_steps={args.eval_every}", "--set", f"max_eval_samples={args.eval_samples}",
+             "--set", "save_steps=1000", "--set", "save_total_limit=1",
+             "--set", "keep_best=true", "--set", "stop_on_collapse=false"])
     found = [r for r in records(collapse) if r.get("event") == "doctor"]
     evals = [(r["step"], r["eval/accuracy"]) for r in records(collapse) if "eval/accuracy" in r]
     kept = json.loads((collapse / "best" / "keep_best.json").read_text())
     doctor = json.loads(run([*R1, "doctor", str(collapse), "--json"]))
 
-    # The kept model against the last one: same items, same decoding (the recipe's eval_temperature, 2 samples).
+    # The kept model against the last one: same items, same decoding (the recipe's eval_temperature).
     compared = json.loads(run([*R1, "eval", str(collapse / "best"), str(collapse), "-c", str(RECIPES / "grpo.yaml"),
-                               "--limit", str(args.limit), "--num-samples", "2", "--batch-size", "64", "--json"]))
+                               "--limit", str(args.limit), "--num-samples", str(args.num_samples), "--batch-size", "64",
+                               "--json"]))
 
     healthy_found = None
     if args.healthy_minutes > 0:
@@ -89,7 +97,7 @@ def main() -> None:
     ci = compared["accuracy_ci"]
     result = {
         "collapsing run": {"lr": args.lr, "steps": args.steps, "eval/accuracy by step": evals},
-        "doctor findings (live)": [{"rule": f["rule"], "step": f["step"], "seen_at": f["seen_at"],
+        "doctor findings (live)": [{"rule": f["rule"], "started": f["started"], "seen_at": f["seen_at"],
                                     "message": f["message"]} for f in found],
         "r1 doctor findings": [(f["rule"], f["step"]) for f in doctor["findings"]],
         "kept": kept,

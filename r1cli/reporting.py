@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r1cli.config.describe import RecipeFacts, describe, number
+from r1cli.doctor.annotations import report_lines as doctor_lines
 from r1cli.errors import DataError
 from r1cli.files import atomic_open, read_jsonl, refuse_overwrite
 from r1cli.run_dir import RunDirectory
@@ -187,6 +188,7 @@ def render_html(run_name: str, png: bytes, summary: dict | None, records: list[d
         went.append("<p>Real-time eval accuracy by step: " + esc(", ".join(f"{s}: {number(v)}" for s, v in evals)) + "</p>")
     if note:
         went.append(f"<p class=note>{esc(note)}</p>")
+    went += [f"<p class=doctor>{esc(line)}</p>" for line in doctor_lines(records)]  # issue 17: the doctor's findings
     parts.append("<h2>How it went</h2>" + "".join(went))
     title = f"{run_name}: {facts.title}" if facts else f"r1 run: {run_name}"
     return f"""<!doctype html>

@@ -26,11 +26,16 @@ class Doctor:
     def __init__(self, rules: list[Rule] | None = None, *, accuracy_reward: str = "accuracy") -> None:
         self.rules = rules if rules is not None else default_rules(accuracy_reward)
         self.findings: list[Finding] = []
+        self.learning_rate = None  # the last logged one
 
     def observe(self, step: int, metrics: dict) -> list[Finding]:
         if "event" in metrics:
             return []
         metrics = {k: v for k, v in metrics.items() if k not in ("step", "epoch")}
+        if "learning_rate" in metrics:
+            self.learning_rate = metrics["learning_rate"]
+        elif self.learning_rate is not None:  # an eval record: the rate its recommendations start from
+            metrics["learning_rate"] = self.learning_rate
         found = [f for rule in self.rules if (f := rule.observe(int(step), metrics)) is not None]
         self.findings.extend(found)
         return found
@@ -49,5 +54,11 @@ def diagnose(records: Iterable[dict], *, accuracy_reward: str = "accuracy") -> l
 
 
 def finding_record(finding: Finding) -> dict:
-    """The metrics.jsonl line of a finding: the step it was seen at, ``"event": "doctor"``, the finding."""
-    return {"step": finding.seen_at, "event": EVENT, **finding.to_dict()}
+    """The metrics.jsonl line of a finding: ``step`` is the step it was seen at (so ``--resume`` cuts it with the
+    metrics of that step), ``started`` the step its condition began, ``"event": "doctor"``."""
+    return {**finding.to_dict(), "step": finding.seen_at, "started": finding.step, "event": EVENT}
+
+
+def finding_of(record: dict) -> Finding:
+    """The Finding of a metrics.jsonl line written by :func:`finding_record`."""
+    return Finding.from_dict({**record, "step": record.get("started", record.get("step", 0))})

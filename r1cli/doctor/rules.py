@@ -20,7 +20,8 @@ rule                      trigger
 ``clipped``               ``completions/clipped_ratio`` >= 0.3 for 5 consecutive train logs
 ``format_hacking``        over the last 10 train logs against the first 10: a reward other than
                           accuracy rose by >= 0.25 while ``rewards/<accuracy>/mean`` did not rise
-                          (and real-time eval accuracy, when logged, is not above its first value)
+                          (and real-time eval accuracy, when logged, is not clearly up: the mean of
+                          its last two values is not 0.05 above the mean of its first two)
 ``train_up_eval_down``    real-time eval accuracy fell >= 0.1 (significant at z >= 2 when
                           ``eval/samples`` is logged) over the last two evals while the train
                           ``reward`` rose >= 0.05
@@ -69,11 +70,11 @@ class Finding:
 
     def line(self) -> str:
         """One line for a note or a log: ``doctor @12 zero_spread: ...; try use_reject_sampling: true``."""
-        tried = ", ".join(f"{k}: {_fmt(v)}" for k, v in self.settings.items())
+        tried = ", ".join(f"{k}: {format_value(v)}" for k, v in self.settings.items())
         return f"doctor @{self.step} {self.rule}: {self.message}" + (f"; try {tried}" if tried else "")
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -94,7 +95,9 @@ def is_eval(metrics: dict) -> bool:
 
 
 def half_lr(metrics: dict) -> dict[str, Any]:
-    """``learning_rate`` at half the logged one (the recommendation for instability), when it was logged."""
+    """``learning_rate`` at half the logged one (the recommendation for instability), when it was logged.
+
+    :class:`~r1cli.doctor.diagnose.Doctor` hands eval records the last train log's ``learning_rate`` too."""
     lr = number(metrics, "learning_rate")
     return {"learning_rate": float(f"{lr / 2:.2g}")} if lr else {}
 
@@ -262,7 +265,8 @@ class FormatHacking(Rule):
         if len(accuracy) < 2 * w or self.accuracy not in metrics:
             return None
         acc_change = statistics.fmean(accuracy[-w:]) - statistics.fmean(accuracy[:w])
-        eval_up = len(self.evals) >= 2 and self.evals[-1] > self.evals[0]
+        # held-out accuracy clearly up (means of the first and last two evals): real learning, not hacking
+        eval_up = len(self.evals) >= 3 and statistics.fmean(self.evals[-2:]) > statistics.fmean(self.evals[:2]) + 0.05
         for key, values in self.series.items():
             if key == self.accuracy or key in self.fired or len(values) < 2 * w:
                 continue

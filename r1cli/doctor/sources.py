@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from r1cli.doctor.diagnose import EVENT
+from r1cli.doctor.diagnose import EVENT, finding_of
 from r1cli.doctor.rules import Finding
 from r1cli.errors import DataError
 from r1cli.files import read_jsonl
@@ -52,7 +52,7 @@ def _metrics(path: Path) -> History:
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
     records = [r for r in lines if isinstance(r, dict) and "event" not in r]
-    logged = [Finding.from_dict(r) for r in lines if isinstance(r, dict) and r.get("event") == EVENT]
+    logged = [finding_of(r) for r in lines if isinstance(r, dict) and r.get("event") == EVENT]
     return History(path, records, logged)
 
 

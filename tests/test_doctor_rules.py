@@ -1,0 +1,190 @@
+"""The doctor's rules on synthetic metric streams: each fires when it should, at the right step, and
+every rule stays quiet on realistic healthy streams."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from r1cli.doctor import Doctor, diagnose
+from r1cli.doctor.rules import Finding
+
+
+def train_log(step: int, rng: random.Random, *, acc=0.3, fmt=0.85, zero=0.2, entropy=0.5, clipped=0.03, kl=0.002,
+              grad=0.4, lr=2e-4, reject_sampling=False) -> dict:
+    """One TRL 1.16 GRPO log dict (plus r1's reject-sampling keys), with sampling noise."""
+    noisy = lambda v, s: max(0.0, v + rng.gauss(0, s))  # noqa: E731
+    acc_m, fmt_m = min(1, noisy(acc, 0.08)), min(1, noisy(fmt, 0.04))
+    log = {"step": step, "loss": rng.gauss(0, 0.02), "grad_norm": noisy(grad, 0.08), "learning_rate": lr,
+           "epoch": step / 100, "reward": acc_m + 0.5 * fmt_m + 0.25 * 0.7, "reward_std": 0.4,
+           "frac_reward_zero_std": min(1, noisy(zero, 0.06)), "rewards/accuracy/mean": acc_m, "rewards/accuracy/std": 0.4,
+           "rewards/format/mean": fmt_m, "rewards/format/std": 0.2, "rewards/tag_count/mean": noisy(0.7, 0.05),
+           "completions/mean_length": noisy(40, 3), "completions/max_length": 64.0,
+           "completions/clipped_ratio": min(1, noisy(clipped, 0.02)), "entropy": noisy(entropy, 0.08 * entropy),
+           "kl": noisy(kl, kl / 3) if kl is not None else None}
+    if kl is None:
+        del log["kl"]
+    if reject_sampling:
+        log["reject_sampling/zero_spread_frac_before"] = log["frac_reward_zero_std"]
+        log["reject_sampling/zero_spread_frac_after"] = log["frac_reward_zero_std"] / 3
+    return log
+
+
+def eval_log(step: int, rng: random.Random, p: float, n: int = 32) -> dict:
+    hits = sum(rng.random() < p for _ in range(n))
+    return {"step": step, "eval/accuracy": hits / n, "eval/reward": 0.7, "eval/samples": n,
+            "eval/completion_length": 40.0}
+
+
+def stream(steps: int, seed: int = 0, every: int = 5, eval_p=lambda s: 0.3, **train) -> list[dict]:
+    """``steps`` train logs, a real-time eval at step 0 and every ``every`` steps; keyword values may be functions of the step."""
+    rng = random.Random(seed)
+    records = [eval_log(0, rng, eval_p(0))]
+    for step in range(1, steps + 1):
+        values = {k: (v(step) if callable(v) else v) for k, v in train.items()}
+        records.append(train_log(step, rng, **values))
+        if step % every == 0:
+            records.append(eval_log(step, rng, eval_p(step)))
+    return records
+
+
+HEALTHY = {
+    # the quickstart's LoRA GRPO: beta 0 (no kl), reject sampling refill, accuracy slowly up
+    "quickstart_lora": lambda seed: stream(60, seed, every=10, eval_p=lambda s: 0.25 + s / 600, kl=None,
+                                           acc=lambda s: 0.25 + s / 600, reject_sampling=True, zero=0.35),
+    # a GSM8K-like run with a KL penalty: format learnt early alongside accuracy, entropy easing down
+    "gsm8k_beta": lambda seed: stream(120, seed, every=20, eval_p=lambda s: 0.35 + s / 1000,
+                                      acc=lambda s: 0.35 + s / 1000, fmt=lambda s: min(0.95, 0.6 + s / 300),
+                                      entropy=lambda s: 0.6 - s / 600, kl=lambda s: 0.001 + s / 40000),
+    # a long flat run: nothing learns, nothing breaks
+    "flat": lambda seed: stream(150, seed, every=15, eval_p=lambda s: 0.3),
+    # high accuracy, low spread share still under the threshold, a few clipped completions
+    "easy_task": lambda seed: stream(50, seed, every=5, eval_p=lambda s: 0.8, acc=0.8, zero=0.35, clipped=0.12),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEALTHY))
+@pytest.mark.parametrize("seed", range(5))
+def test_healthy_streams_raise_no_finding(name, seed):
+    findings = diagnose(HEALTHY[name](seed))
+    assert findings == [], [f.line() for f in findings]
+
+
+def fired(records: list[dict], rule: str) -> Finding:
+    findings = [f for f in diagnose(records) if f.rule == rule]
+    assert findings, f"{rule} did not fire: {[f.line() for f in diagnose(records)]}"
+    return findings[0]
+
+
+def test_zero_spread_without_reject_sampling_recommends_refill():
+    finding = fired(stream(30, zero=lambda s: 0.75 if s >= 10 else 0.15, acc=lambda s: 0.05 if s >= 10 else 0.3),
+                    "zero_spread")
+    assert finding.step == 10 and finding.seen_at == 14  # five consecutive logs from step 10
+    assert finding.settings == {"use_reject_sampling": True, "reject_sampling_mode": "refill"}
+    assert "too hard" in finding.recommendation
+
+
+def test_zero_spread_after_reject_sampling_recommends_temperature():
+    records = stream(30, reject_sampling=True, zero=lambda s: 0.95 if s >= 5 else 0.3)
+    for r in records:  # refill could not rescue the groups: the share reaching the loss stays high
+        if "reject_sampling/zero_spread_frac_after" in r:
+            r["reject_sampling/zero_spread_frac_after"] = r["frac_reward_zero_std"] * 0.9
+    finding = fired(records, "zero_spread")
+    assert finding.step == 5 and "temperature" in finding.settings
+
+
+def test_zero_spread_needs_consecutive_steps():
+    assert not [f for f in diagnose(stream(40, zero=lambda s: 0.8 if s % 5 == 0 else 0.2)) if f.rule == "zero_spread"]
+
+
+def test_entropy_collapse():
+    finding = fired(stream(40, entropy=lambda s: 0.5 if s < 20 else 0.02), "entropy_collapse")
+    assert finding.step == 20 and finding.settings["temperature"] > 1 and finding.settings["learning_rate"] == 1e-4
+
+
+def test_entropy_explosion():
+    finding = fired(stream(30, entropy=lambda s: 0.5 if s < 15 else 4.0), "entropy_explosion")
+    assert finding.step == 15 and finding.severity == "critical"
+
+
+def test_clipped_recommends_a_longer_budget_or_soft_overlong_punishment():
+    finding = fired(stream(30, clipped=lambda s: 0.5 if s >= 8 else 0.02), "clipped")
+    assert finding.step == 8 and finding.settings == {"max_completion_length": 128}
+    assert "soft_overlong_punishment" in finding.recommendation
+
+
+def test_format_hacking_format_up_accuracy_down():
+    records = stream(40, fmt=lambda s: min(0.98, 0.4 + s / 40), acc=lambda s: 0.3 - s / 400)
+    for r in records:  # held-out accuracy easing down, exactly
+        if "eval/accuracy" in r:
+            r["eval/accuracy"] = 0.3 - r["step"] / 400
+    finding = fired(records, "format_hacking")
+    assert "'format'" in finding.message
+
+
+def test_format_rising_with_accuracy_is_learning_not_hacking():
+    records = stream(40, fmt=lambda s: min(0.98, 0.4 + s / 40), acc=lambda s: 0.2 + s / 100)
+    assert not [f for f in diagnose(records) if f.rule == "format_hacking"]
+
+
+def test_train_reward_up_while_eval_accuracy_down():
+    records = stream(30, every=5, acc=lambda s: 0.2 + s / 50, eval_p=lambda s: 0.6 if s < 10 else 0.15)
+    for r in records:  # exact eval figures with 64 samples each
+        if "eval/accuracy" in r:
+            r["eval/accuracy"], r["eval/samples"] = (0.6 if r["step"] < 10 else 0.15), 64
+    finding = fired(records, "train_up_eval_down")
+    assert finding.step == 0 and finding.seen_at == 10  # fell from step 0's eval to step 10's
+
+
+def test_collapse_needs_two_significant_evals_and_stops():
+    accuracy = {0: 0.25, 3: 0.3, 6: 0.28, 9: 0.1, 12: 0.03, 15: 0.02}
+    records = stream(15, every=3, lr=3e-5)
+    for r in records:
+        if "eval/accuracy" in r:
+            r["eval/accuracy"], r["eval/samples"] = accuracy[r["step"]], 64
+    finding = fired(records, "collapse")
+    assert (finding.step, finding.seen_at) == (9, 12) and finding.stops
+    assert finding.settings == {"learning_rate": 1.5e-5, "keep_best": True, "stop_on_collapse": True}
+    assert "step 3" in finding.message
+
+
+def test_collapse_ignores_a_noisy_dip_on_small_eval_sets():
+    accuracy = {0: 0.25, 3: 0.34, 6: 0.16, 9: 0.31, 12: 0.19, 15: 0.28}  # 32 samples: within noise
+    records = stream(15, every=3)
+    for r in records:
+        if "eval/accuracy" in r:
+            r["eval/accuracy"] = accuracy[r["step"]]
+    assert not [f for f in diagnose(records) if f.rule == "collapse"]
+
+
+@pytest.mark.parametrize("key,rule,value", [("kl", "kl_spike", 0.5), ("grad_norm", "grad_norm_spike", 12.0)])
+def test_spikes(key, rule, value):
+    records = stream(30)
+    train = [r for r in records if "loss" in r]
+    train[19][key] = value
+    finding = fired(records, rule)
+    assert finding.step == train[19]["step"]
+    assert len([f for f in diagnose(records) if f.rule == rule]) == 1
+
+
+@pytest.mark.parametrize("bad", [None, math.nan, math.inf])
+def test_nonfinite_loss_stops(bad):
+    records = stream(20)
+    train = [r for r in records if "loss" in r]
+    train[12]["loss"] = bad  # metrics.jsonl writes NaN as null
+    finding = fired(records, "nonfinite")
+    assert finding.step == train[12]["step"] and finding.stops and finding.severity == "critical"
+
+
+def test_events_in_the_stream_are_not_metrics():
+    doctor = Doctor()
+    assert doctor.observe(3, {"event": "doctor", "rule": "collapse", "loss": None}) == []
+
+
+def test_finding_line_says_what_and_what_to_try():
+    finding = fired(stream(30, zero=0.8), "zero_spread")
+    assert finding.line().startswith("doctor @1 zero_spread: ")
+    assert "try use_reject_sampling: true, reject_sampling_mode: refill" in finding.line()
+    assert Finding.from_dict(finding.to_dict()) == finding
