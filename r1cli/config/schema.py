@@ -155,7 +155,7 @@ class R1Config:
     keep_best_metric: str = key("eval/accuracy", group="doctor",
         help="Metric keep_best follows (higher is better, lower for loss, kl, length); eval/accuracy needs real-time eval.")
     final_model: str = key("last", group="doctor", choices=("last", "best"),
-        help="The model saved at the end of the run: the last step's, or best/'s (needs keep_best).")
+        help="The model saved at the end of the run: the last step's, or best/'s (turns keep_best on).")
     stop_on_collapse: bool = key(False, group="doctor",
         help="GRPO: stop the run when the doctor sees held-out accuracy collapse or a NaN/inf loss (with keep_best, "
              "the best checkpoint stays in <run>/best/).")

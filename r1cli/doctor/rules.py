@@ -19,12 +19,13 @@ rule                      trigger
 ``entropy_explosion``     ``entropy`` > 3x its early median and > 1.5 nats for 3 consecutive logs
 ``clipped``               ``completions/clipped_ratio`` >= 0.3 for 5 consecutive train logs
 ``format_hacking``        over the last 10 train logs against the first 10: a reward other than
-                          accuracy rose by >= 0.25 while ``rewards/<accuracy>/mean`` did not rise
+                          accuracy rose by >= 0.25 while ``rewards/<accuracy>/mean`` did not rise,
+                          on 5 consecutive train logs
                           (and real-time eval accuracy, when logged, is not clearly up: the mean of
                           its last two values is not 0.05 above the mean of its first two)
-``train_up_eval_down``    real-time eval accuracy fell >= 0.1 (significant at z >= 2 when
-                          ``eval/samples`` is logged) over the last two evals while the train
-                          ``reward`` rose >= 0.05
+``train_up_eval_down``    the last two real-time evals both >= 0.1 below the one before them (the
+                          drop significant at z >= 2.5 when ``eval/samples`` is logged, else >= 0.15)
+                          while the train ``reward`` (mean of 5 logs) rose >= 0.05
 ``collapse``              real-time eval accuracy <= its best - max(0.1, 40% of best), and
                           significantly so (z >= 2.5), on 2 consecutive evals
 ``kl_spike`` /            ``kl`` (``grad_norm``) > 10x the median of its previous 20 values
@@ -247,12 +248,14 @@ class FormatHacking(Rule):
     window = 10  # train logs: the last ones against the first ones
     rise = 0.25  # a non-accuracy reward's mean rose at least this much
     accuracy_rise = 0.0  # ... while accuracy rose no more than this
+    steps = 5  # consecutive train logs where both hold
 
     def __init__(self, accuracy_reward: str = "accuracy") -> None:
         self.accuracy = f"rewards/{accuracy_reward}/mean"
         self.series: dict[str, list[float]] = {}
         self.evals: list[float] = []
         self.fired: set[str] = set()
+        self.streaks: dict[str, Streak] = {}
 
     def observe(self, step, metrics):
         if (acc := number(metrics, "eval/accuracy")) is not None:
@@ -271,10 +274,12 @@ class FormatHacking(Rule):
             if key == self.accuracy or key in self.fired or len(values) < 2 * w:
                 continue
             change = statistics.fmean(values[-w:]) - statistics.fmean(values[:w])
-            if change >= self.rise and acc_change <= self.accuracy_rise and not eval_up:
+            hit = change >= self.rise and acc_change <= self.accuracy_rise and not eval_up
+            start = self.streaks.setdefault(key, Streak(self.steps)).update(hit, step)
+            if start is not None:
                 self.fired.add(key)
                 name = key.split("/")[1]
-                return self.finding(step, step, f"reward '{name}' rose by {change:+.2f} while accuracy changed by "
+                return self.finding(start, step, f"reward '{name}' rose by {change:+.2f} while accuracy changed by "
                                     f"{acc_change:+.2f}: the model learns the format, not the answers",
                                     f"lower the weight of '{name}' in reward_weights (or drop it) so accuracy "
                                     "dominates the total")
@@ -292,8 +297,8 @@ def _z(best: float, current: float, n_best: float | None, n_current: float | Non
 
 class TrainUpEvalDown(Rule):
     name = "train_up_eval_down"
-    drop = 0.1  # eval accuracy fell at least this much over the last two evals
-    z = 2.0  # ... significantly, when eval/samples is logged (else the drop must be 0.15)
+    drop = 0.1  # both of the last two evals at least this much below the one before them
+    z = 2.5  # ... significantly, when eval/samples is logged (else the drop must be 0.15)
     rise = 0.05  # while the mean train reward rose at least this much
     window = 5  # train logs averaged at each end
 
@@ -311,9 +316,10 @@ class TrainUpEvalDown(Rule):
         self.evals.append((step, acc, number(metrics, "eval/samples")))
         if len(self.evals) < 3:
             return None
-        (s0, a0, n0), (s2, a2, n2) = self.evals[-3], self.evals[-1]
-        z = _z(a0, a2, n0, n2)
-        dropped = a0 - a2 >= self.drop and (z >= self.z if z is not None else a0 - a2 >= 0.15)
+        (s0, a0, n0), (_, a1, _), (s2, a2, n2) = self.evals[-3:]
+        # both later evals well below the first (one noisy eval is not a trend), the higher of them significantly
+        z = _z(a0, max(a1, a2), n0, n2)
+        dropped = (a0 - max(a1, a2) >= self.drop) and (z >= self.z if z is not None else a0 - max(a1, a2) >= 0.15)
         before = [r for s, r in self.rewards if s <= s0][-self.window:] or [r for s, r in self.rewards][:self.window]
         after = [r for s, r in self.rewards if s <= s2][-self.window:]
         rose = bool(before and after) and statistics.fmean(after) - statistics.fmean(before) >= self.rise

@@ -90,6 +90,11 @@ class DoctorCallback(TrainerCallback):
             step, value = self.keeper.best
             self._say(state, f"best {self.keeper.metric} so far: {value:.3g} at step {step}, kept in {self.keeper.path}")
 
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.keeper is not None and self.keeper.best is None:
+            self._say(state, f"keep_best: no {self.keeper.metric} was logged after step 0, so nothing was kept "
+                      "(real-time eval needs eval_steps and an eval dataset)")
+
     def finish(self, output_dir: Path) -> Path | None:
         """``final_model: best``: the best checkpoint's model becomes the final one (main process only)."""
         if self.keeper is None or self.final_model != "best":
@@ -102,11 +107,13 @@ class DoctorCallback(TrainerCallback):
 
 
 def doctor_callback_for(recipe, metrics, run: RunDirectory, rewards=None) -> DoctorCallback | None:
-    """The run's doctor callback from its recipe (``doctor``, ``keep_best``...); None for SFT or when all is off."""
+    """The run's doctor callback from its recipe (``doctor``, ``keep_best``...); None for SFT or when all is off.
+
+    ``final_model: best`` turns ``keep_best`` on (there is no best model to end with otherwise)."""
     r1 = recipe.r1
-    if recipe.trainer != "grpo" or not (r1.doctor or r1.keep_best or r1.stop_on_collapse):
+    if recipe.trainer != "grpo" or not (r1.doctor or r1.keep_best or r1.stop_on_collapse or r1.final_model == "best"):
         return None
     accuracy = getattr(rewards, "accuracy_name", None) or "accuracy"
     return DoctorCallback(metrics, run, accuracy_reward=accuracy, diagnose=bool(r1.doctor or r1.stop_on_collapse),
-                          keep_best_metric=r1.keep_best_metric if r1.keep_best else None,
+                          keep_best_metric=r1.keep_best_metric if r1.keep_best or r1.final_model == "best" else None,
                           final_model=r1.final_model, stop_on_collapse=bool(r1.stop_on_collapse))
