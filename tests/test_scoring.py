@@ -167,7 +167,7 @@ def test_accuracy_summary_follows_the_verifying_reward(small, tmp_path):
         "accuracy", 2, 3, 1)
     assert report.to_dict()["accuracy"]["accuracy"] == pytest.approx(2 / 3)
     none = score_file(small, calc=get_reward_calculator(["format", "tag_count"]))
-    assert none.accuracy is None and none.to_dict()["accuracy"] is None
+    assert none.accuracy is None and none.to_dict()["accuracy"] == {"reward": None, "note": "no reward verifies answers"}
     assert all(s.corr_accuracy is None for s in none.rewards.values())
 
 

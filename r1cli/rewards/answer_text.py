@@ -18,7 +18,8 @@ MAX_BRACE_DEPTH = 40
 # Only the end of a completion is searched for \boxed{} or a free-form final answer.
 MAX_SCAN_CHARS = 50_000
 
-LATEX_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\s*\{[^{}]*\}|\\[a-zA-Z]+")
+# LaTeX that is not prose: \text{...}-like wrappers, environment names (\begin{pmatrix}), any other command.
+LATEX_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname|begin|end)\s*\{[^{}]*\}|\\[a-zA-Z]+")
 PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
@@ -28,31 +29,54 @@ _GSM8K = re.compile(r"####\s*(.*)", re.DOTALL)
 _NUMBER_COMMAS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last complete ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if none.
+# Between two boxes of one answer ("\\boxed{2} and \\boxed{-3}", "$\\boxed{1}$, $\\boxed{4}$"), as Math-Verify joins them.
+_BOX_JOINER = re.compile(r"(?:\s|\$|\\[()\[\]])*(?:,?\s*and|,?\s*or|,)(?:\s|\$|\\[()\[\]])*")
+MAX_JOINED_BOXES = 6
+
+
+def _boxes(text: str) -> list[tuple[int, int, int]]:
+    """(box start, content start, content end) of every complete ``\\boxed{...}``/``\\fbox{...}`` not inside another.
 
     One linear pass over the braces, so thousands of ``\\boxed{`` or unbalanced
     braces cost no more than reading the text once.
     """
-    if "\\boxed" not in text and "\\fbox" not in text:
-        return None
-    text = text[-MAX_SCAN_CHARS:]
-    stack: list[int] = []  # content start for \boxed{, -1 for a plain {
-    found: tuple[int, int] | None = None
+    stack: list[tuple[int, int]] = []  # (box start, content start) for \boxed{, (-1, -1) for a plain {
+    found: list[tuple[int, int, int]] = []
     for m in _BOX_TOKENS.finditer(text):
         token = m.group()
         if token[0] == "\\" and len(token) == 2:  # \{ or \}: a literal brace in LaTeX
             continue
         if token == "}":
             if stack:
-                start = stack.pop()
-                if start >= 0:
-                    found = (start, m.start())
+                box, start = stack.pop()
+                if start >= 0 and not any(s >= 0 for _, s in stack):
+                    found.append((box, start, m.start()))
         elif token == "{":
-            stack.append(-1)
+            stack.append((-1, -1))
         else:
-            stack.append(m.end())
-    return None if found is None else text[found[0] : found[1]].strip()
+            stack.append((m.start(), m.end()))
+    return found
+
+
+def last_boxed(text: str) -> str | None:
+    """The final boxed answer: the last complete ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if none.
+
+    Boxes written as one answer just before it ("\\boxed{2} and \\boxed{-3}", joined by a comma,
+    "and" or "or", up to six) count with it, joined by commas ("2, -3": a set), as Math-Verify reads
+    them; boxes elsewhere in the text (intermediate results) do not.
+    """
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    text = text[-MAX_SCAN_CHARS:]
+    boxes = _boxes(text)
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for previous in reversed(boxes[:-1]):
+        if len(group) >= MAX_JOINED_BOXES or not _BOX_JOINER.fullmatch(text[previous[2] + 1 : group[-1][0]]):
+            break
+        group.append(previous)
+    return ", ".join(text[start:end].strip() for _, start, end in reversed(group))
 
 
 def _answer_block(text: str) -> str | None:
@@ -127,3 +151,42 @@ def max_depth(text: str) -> int:
 def refused(span: str) -> bool:
     """True for a span too long or too deeply nested to be an answer (refused before any parsing)."""
     return not span or len(span) > MAX_ANSWER_CHARS or max_depth(span) > MAX_BRACE_DEPTH
+
+
+_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
+_NUMBER_WORD = re.compile(r"[a-z]+")
+
+
+def number_from_words(text: str) -> int | None:
+    """An integer written in English words ("forty two", "one hundred and five", "minus three"), else None.
+
+    Only whole phrases made of number words count: "two apples" or "the answer is two" are not numbers.
+    """
+    words = _NUMBER_WORD.findall(text.lower())
+    if not words or len(words) > 20 or re.sub(r"[a-z\s\-,.]", "", text.lower()):
+        return None
+    sign = -1 if words[0] in ("minus", "negative") else 1
+    words = words[1:] if sign < 0 else words
+    total = current = 0
+    seen = False
+    for word in words:
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred" and seen:
+            current *= 100
+        elif word in _SCALES and seen:
+            total += current * _SCALES[word]
+            current = 0
+        elif word == "and" and seen:
+            continue
+        else:
+            return None
+        seen = True
+    return sign * (total + current) if seen else None
+

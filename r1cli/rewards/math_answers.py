@@ -22,7 +22,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from r1cli.rewards.answer_text import MAX_BRACE_DEPTH, LATEX_TEXT, PROSE_WORD, gold_answer_text, locate_answer, max_depth, refused
+from r1cli.rewards.answer_text import (
+    LATEX_TEXT,
+    MAX_ANSWER_CHARS,
+    MAX_BRACE_DEPTH,
+    PROSE_WORD,
+    gold_answer_text,
+    locate_answer,
+    max_depth,
+    number_from_words,
+    refused,
+)
 from r1cli.rewards.text import completion_text
 from r1cli.rewards.timeout import TimeLimitExceeded, call_with_time_limit
 
@@ -91,7 +101,14 @@ def _mv() -> Any:
 
 
 # A plain number, optionally with thousands separators: 18, -3.5, 1,080.
-_PLAIN_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+# A group of thousands never starts with 0: "0,111" is Math-Verify's decimal comma (0.111), not 111.
+_PLAIN_NUMBER = re.compile(r"-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?")
+# Digit-group separators between a digit and exactly three more, as MATH and people write large
+# numbers: "900,\!000", "1\,000", "10{,}000", "1 000", "1~000". Removed before anything reads the
+# number, so LaTeX spacing never splits it into a product (1\,000 = 1*000) or a set ({12, 0}).
+_DIGIT_GROUP = re.compile(r"(?<=\d)(?:,\\!|\\!,|\{,\}|\\[,!;: ]|~| )(?=\d{3}(?!\d))")
+# An unpaired $ right after a number ("1,000.99$") is a currency sign too.
+_TRAILING_CURRENCY = re.compile(r"(?<=[\d.])\s*(?<!\\)\$$")
 _DOLLAR = re.compile(r"(?<!\\)\$")
 _CURRENCY = re.compile(r"(?<!\\)\$(?=\s*[-\d.])")
 _MATH_DELIMITERS = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")
@@ -104,12 +121,15 @@ _SHORT_WORDS = re.compile(r"[^\W\d_][^\W\d_\s'-]*(?:[\s'-]+[^\W\d_][^\W\d_\s'-]*
 def _parse_span(span: str, configs: tuple) -> list:
     """Parse a short answer: LaTeX/expression as is, prose by math-verify's extraction, short words as text."""
     mv = _mv()
-    span = _NOISE.sub(" ", span).strip()
+    span = _NOISE.sub(" ", _DIGIT_GROUP.sub("", span)).strip()
     if len(_DOLLAR.findall(span)) % 2:
-        # An unpaired $ is a currency sign ("$18", "$1,000"), not the start of LaTeX.
-        span = _CURRENCY.sub("", span).strip()
+        # An unpaired $ is a currency sign ("$18", "$1,000", "1,000.99$"), not the start of LaTeX.
+        span = _TRAILING_CURRENCY.sub("", _CURRENCY.sub("", span)).strip()
     if not span:
         return []
+    spelled = number_from_words(span)
+    if spelled is not None:  # "forty two", "one hundred and five"
+        return [mv.Integer(spelled), span]
     if _PLAIN_NUMBER.fullmatch(span):
         # The commonest answer by far. math-verify would build the same sympy number through
         # the LaTeX parser and sympy's parse_expr (~1 ms); this takes microseconds.
@@ -234,16 +254,24 @@ def parse_gold(gold: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer 
     Results are kept in a small per-process cache (timeouts are not cached).
     """
     span = gold_answer_text(gold)
-    if span is None or refused(span):
+    if span is None:
         return None
     if span in _gold_cache:
         _gold_cache.move_to_end(span)
         return _gold_cache[span]
+    if refused(span) and (len(span) <= MAX_ANSWER_CHARS or max_depth(span) > MAX_BRACE_DEPTH):
+        return None
     try:
-        parsed = _limited(timeout, _parse_gold_now, span)
+        if refused(span):
+            # A long worked solution with no \boxed{} and no "#### N": its final answer, found as a
+            # completion's is (math-verify's final-answer extraction on the tail).
+            found, parsed = _limited(timeout, _completion_answer_now, span)
+            answer = Answer(found or "", parsed) if parsed else None
+        else:
+            parsed = _limited(timeout, _parse_gold_now, span)
+            answer = Answer(span, parsed) if parsed else None
     except TimeLimitExceeded:
         return None
-    answer = Answer(span, parsed) if parsed else None
     _gold_cache[span] = answer
     if len(_gold_cache) > _GOLD_CACHE_SIZE:
         _gold_cache.popitem(last=False)
