@@ -50,6 +50,13 @@ BAD = [
     ("bad_line_after_blank_lines", GOOD + b"\n\n  \n" + GOOD + b"{oops}\n", 6, "invalid JSON"),
     ("bad_line_late_in_the_file", GOOD * 500 + b"not json\n", 501, "invalid JSON"),
     ("huge_malformed_line", GOOD + b'{"completion": "' + b"9" * 20_000_000 + b"\n", 2, "invalid JSON"),
+    # A completion that is not text or chat messages would be scored as its str() (42 was accuracy 1.0).
+    ("completion_is_a_number", GOOD + row(completion=4, solution="4"), 2, "column 'completion' holds a number, not a completion"),
+    ("completion_is_null", row(completion=None), 1, "holds null, not a completion"),
+    ("completion_is_a_list", GOOD + row(completion=["4"]), 2, "holds an array that is not chat messages"),
+    ("completion_is_an_empty_list", row(completion=[]), 1, "holds an empty array"),
+    ("completion_is_an_object", row(completion={"answer": "4"}), 1, 'holds an object without "content"'),
+    ("completion_is_a_boolean", row(completion=True), 1, "holds a boolean"),
     ("empty_file", b"", None, "is empty: nothing to score"),
     ("blank_lines_only", b"\n  \n\t\n\r\n", None, "is empty: nothing to score"),
 ]
@@ -62,7 +69,7 @@ ODD_BUT_VALID = [
     ("no_newline_at_the_end", GOOD + GOOD.strip(), 2),
     ("escaped_nul_and_controls", row(completion="a\u0000b\u001b<answer>4</answer>"), 1),
     ("lone_surrogate_escape", b'{"completion": "\\ud800 <answer>4</answer>", "solution": "4"}\n', 1),
-    ("completion_is_null_number_or_object", row(completion=None) + row(completion=4) + row(completion={"x": 1}), 3),
+    ("completion_is_one_message", row(completion={"role": "assistant", "content": RIGHT}), 1),
     ("gold_is_a_number_or_null", row(solution=4) + row(solution=None), 2),
     ("chat_messages", row(completion=[{"role": "user", "content": "q"}, {"role": "assistant", "content": RIGHT}]), 1),
     ("columns_differ_between_rows", GOOD + row(extra=1) + row(solution=..., answer="#### 4"), 3),

@@ -75,7 +75,7 @@ def test_load_errors_are_data_errors(tmp_path):
         load_source("./missing.jsonl")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"a": 1}\n{not json\n')
-    with pytest.raises(DataError, match="could not be read"):
+    with pytest.raises(DataError, match=rf"{bad}:2: invalid JSON"):  # the line, not datasets' "error occurred"
         load_source(str(bad))
     (tmp_path / "blank.jsonl").write_text("")
     with pytest.raises(DataError, match="is empty"):

@@ -89,3 +89,76 @@ def test_a_chat_template_given_as_text_is_left_alone():
     assert expand_path(template) == template
     assert expand_path("Qwen/Qwen2.5-0.5B") == "Qwen/Qwen2.5-0.5B"
     assert expand_path(Path("~")) == Path("~")  # not a string: as it is
+
+
+# --- r1 score -o / r1 eval -o under faults: checked before the work, results printed when saving fails ----------
+
+
+def _completions(path: Path, rows: int = 40, size: int = 20_000) -> Path:
+    import json
+
+    line = json.dumps({"completion": "x" * size + "<answer>4</answer>", "solution": "4"}) + "\n"
+    path.write_text(line * rows)
+    return path
+
+
+def _fill(mount: Path, leave: int = 64 * 1024) -> None:
+    """Fill the small file system until about ``leave`` bytes are free."""
+    import os
+
+    with open(mount / "filler", "wb") as handle:
+        while (free := os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize) > leave:
+            try:
+                handle.write(b"\0" * min(64 * 1024, free - leave))
+                handle.flush()
+            except OSError:
+                break
+
+
+@pytest.mark.parametrize("command", [["score"], ["eval", "--completions"]])
+def test_output_on_a_full_disk_prints_the_results_then_one_line(small_fs, tmp_path, command):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    source = _completions(tmp_path / "c.jsonl")  # ~800 KB written back: more than is left
+    _fill(small_fs)
+    target = small_fs / "out.jsonl"
+    result = CliRunner().invoke(app, [*command, str(source), "-o", str(target)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "accuracy" in result.output  # the computed results, printed
+    assert result.output.count("error:") == 1 and f"cannot write {target}: no space left on device" in result.output
+    assert "written to" not in result.output
+    assert sorted(p.name for p in small_fs.iterdir()) == ["filler"]  # no half-written file
+
+
+@pytest.mark.parametrize("command", [["score"], ["eval", "--completions"], ["eval", "MODEL", "--dataset"]])
+def test_output_on_a_read_only_file_system_is_refused_before_any_work(small_fs, tmp_path, command, monkeypatch):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the destination was checked")
+
+    monkeypatch.setattr("r1cli.scoring.stream.RowStream.__iter__", no_work)
+    monkeypatch.setattr("r1cli.evaluation.request.EvalRequest.check_sources", no_work)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    source = _completions(tmp_path / "c.jsonl", rows=2)
+    argv = [*command, str(source)] if command[-1] != "--dataset" else [command[0], str(tmp_path / "model"), "--dataset", str(source)]
+    result = CliRunner().invoke(app, [*argv, "-o", str(small_fs / "out.jsonl")])
+    assert result.exit_code == 1, result.output
+    assert "read-only file system" in result.output and "Traceback" not in result.output
+
+
+def test_score_output_whose_parent_is_a_file_is_refused_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    (tmp_path / "file").write_text("x")
+    result = CliRunner().invoke(app, ["score", str(_completions(tmp_path / "c.jsonl", rows=2)),
+                                      "-o", str(tmp_path / "file" / "out.jsonl")])
+    assert result.exit_code == 1 and "a parent of it is a file" in result.output, result.output
+    assert (tmp_path / "file").read_text() == "x"

@@ -58,13 +58,13 @@ def eval_(
 ) -> None:
     """Measure a model (or two, or a file of completions) on math problems: accuracy, pass@k, maj@k, format, length."""
     from r1cli.evaluation.request import build_request
-    from r1cli.files import refuse_overwrite
+    from r1cli.files import check_writable
     from r1cli.rewards.selection import calculator_for
     from r1cli.scoring.request import recipe_values, reward_flags
     from r1cli.ui import eval_view
 
     if output is not None:
-        refuse_overwrite(output, force)  # before minutes of generation, not after
+        check_writable(output, force=force)  # existing, read-only, a directory: before minutes of generation, not after
     names, _ = reward_flags(rewards)
     values = recipe_values(config, overrides)
     request = build_request(
@@ -107,13 +107,30 @@ def _score_progress(enabled: bool):
 
 
 def _finish(reports, output: Path | None, force: bool, json_out: bool, seed: int, saved: int = 0) -> None:
-    """Write the new results (not the ``saved`` baseline ones), then show the report or the comparison."""
-    from r1cli.evaluation.compare import compare
+    """Write the new results (not the ``saved`` baseline ones), then show the report or the comparison.
+
+    A write that fails (disk full...) still shows the computed results first, then its one-line error.
+    """
     from r1cli.evaluation.output import write_results
+    from r1cli.files import WriteError
+
+    unsaved = None
+    if output is not None:
+        try:
+            write_results(reports[saved:], output, force=force)
+        except WriteError as exc:
+            unsaved = exc
+            for report in reports[saved:]:
+                report.output = None  # not saved: the report must not say it was
+    _show(reports, json_out, seed)
+    if unsaved is not None:
+        raise unsaved
+
+
+def _show(reports, json_out: bool, seed: int) -> None:
+    from r1cli.evaluation.compare import compare
     from r1cli.ui import eval_view
 
-    if output is not None:
-        write_results(reports[saved:], output, force=force)
     if len(reports) == 2:
         comparison = compare(reports[0], reports[1], seed=seed)
         if json_out:

@@ -16,7 +16,7 @@ from r1cli.commands._options import ForceOpt, JsonOpt, OutputOpt, OverrideOpt, S
 
 
 def score(
-    file: Annotated[Path, typer.Argument(help="JSONL file: one JSON object per line.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="JSONL file: one JSON object per line (- reads standard input; gzip is read too).", show_default=False)],
     rewards: Annotated[str | None, typer.Option("--rewards", "-r", help="Comma-separated rewards (names or module:function); default accuracy,format,tag_count.", show_default=False)] = None,
     weights: Annotated[str | None, typer.Option("--weights", "-w", help="Comma-separated weights, one per reward; default 1 each.", show_default=False)] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Take rewards, weights, reward parameters and the gold column from this recipe (explicit flags win).", show_default=False)] = None,
@@ -37,26 +37,33 @@ def score(
     it. --output writes every row back with `rewards` and `reward` (.jsonl or .csv).
     """
     from r1cli.scoring import score_file
+    from r1cli.scoring.summary import NotSaved
     from r1cli.scoring.request import reward_flags, score_request
     from r1cli.ui import score_view
 
     names, weight_list = reward_flags(rewards, weights)
     request = score_request(config, overrides, names=names, weights=weight_list, solution_column=solution_column)
+    unsaved = None
     with score_view.progress(enabled=not json_out) as on_progress:
-        report = score_file(
-            file,
-            request.calc,
-            completion_column=completion_column,
-            solution_column=request.solution_column,
-            workers=workers,
-            skip_invalid=skip_invalid,
-            output=output,
-            force=force,
-            show_worst=show_worst,
-            show_best=show_best,
-            on_progress=on_progress,
-        )
+        try:
+            report = score_file(
+                file,
+                request.calc,
+                completion_column=completion_column,
+                solution_column=request.solution_column,
+                workers=workers,
+                skip_invalid=skip_invalid,
+                output=output,
+                force=force,
+                show_worst=show_worst,
+                show_best=show_best,
+                on_progress=on_progress,
+            )
+        except NotSaved as exc:  # the scores were computed: show them, then say why --output failed
+            report, unsaved = exc.report, exc
     if json_out:
         score_view.print_json(report)
     else:
         score_view.render_report(report)
+    if unsaved is not None:
+        raise unsaved

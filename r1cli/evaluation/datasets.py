@@ -42,7 +42,7 @@ def check_limit(limit: int | None) -> None:
 def load_eval_set(
     dataset: str,
     *,
-    split: str = DEFAULT_SPLIT,
+    split: str | None = None,
     dataset_config: str | None = None,
     limit: int | None = None,
     benchmark: str | None = AUTO,
@@ -50,7 +50,11 @@ def load_eval_set(
     solution_column: str | None = None,
     system_prompt: str | None = None,
 ) -> EvalSet:
-    """The first ``limit`` rows of ``dataset`` (hub id, file or directory) as chat prompts and golds."""
+    """The first ``limit`` rows of ``dataset`` (hub id, file or directory) as chat prompts and golds.
+
+    ``split`` None: the ``test`` split of a hub dataset, or a local file's own rows; a split named
+    that the data lacks is an error (:func:`r1cli.data.sources.load_source`), never other rows.
+    """
     from r1cli.data.prompts import build_messages
     from r1cli.data.sources import load_source
 
@@ -58,7 +62,8 @@ def load_eval_set(
     local = Path(str(dataset)).expanduser()
     if local.is_file() and _blank(local):
         raise DataError(f"dataset {dataset} is empty", hint="give a file with one item per line (GSM8K or MATH layout)")
-    ds = load_source(str(dataset), config=dataset_config, split=split)
+    split_given, split = split is not None, split or DEFAULT_SPLIT
+    ds = load_source(str(dataset), config=dataset_config, split=split, split_given=split_given)
     if len(ds) == 0:
         raise DataError(f"dataset {dataset} (split {split!r}) has no rows", hint="check the file, or choose another --split")
     if limit is not None and limit < len(ds):

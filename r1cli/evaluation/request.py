@@ -60,6 +60,7 @@ class EvalRequest:
     baseline: Path | None = None
     dataset: str | None = None
     split: str = DEFAULT_SPLIT
+    split_given: bool = False  # chosen (--split, the recipe): a local file lacking it is an error; else its own rows
     dataset_config: str | None = None
     limit: int | None = None
     benchmark: str = "auto"
@@ -104,7 +105,8 @@ class EvalRequest:
 
     def load_data(self):
         """The :class:`~r1cli.evaluation.datasets.EvalSet` this request evaluates on."""
-        return load_eval_set(self.dataset, split=self.split, dataset_config=self.dataset_config, limit=self.limit,
+        split = self.split if self.split_given else None
+        return load_eval_set(self.dataset, split=split, dataset_config=self.dataset_config, limit=self.limit,
                              benchmark=self.benchmark, prompt_column=self.prompt_column,
                              solution_column=self.solution_column, system_prompt=self.system_prompt)
 
@@ -185,7 +187,8 @@ def build_request(
     check_limit(limit)
     return EvalRequest(
         models=tuple(models), baseline=Path(baseline) if baseline is not None else None, dataset=str(dataset),
-        split=split or (from_recipe and values.get("eval_dataset_split")) or DEFAULT_SPLIT,
+        split=split or (from_recipe and _recipe_split(values)) or DEFAULT_SPLIT,
+        split_given=bool(split or (from_recipe and _recipe_split(values))),
         dataset_config=values.get("dataset_config") if from_recipe else None, limit=limit, benchmark=benchmark,
         prompt_column=prompt_column or values.get("dataset_prompt_column"), solution_column=solution_column,
         completion_column=completion_column,
@@ -194,3 +197,8 @@ def build_request(
         batch_size=batch_size, seed=seed, backend=backend, chat_template=values.get("chat_template"),
         gguf_file=gguf_file, dtype=values.get("dtype") or "auto", trust_remote_code=bool(values.get("trust_remote_code")),
     )
+
+
+def _recipe_split(values: dict[str, Any]) -> str | None:
+    """The recipe's eval split; its training data (no eval_dataset_name) only through its held-out split, never whole."""
+    return values.get("eval_dataset_split") or (None if values.get("eval_dataset_name") else DEFAULT_SPLIT)

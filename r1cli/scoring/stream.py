@@ -10,6 +10,8 @@
 An invalid line stops the stream with a ``FILE:LINE`` :class:`DataError`, or
 is counted and skipped with ``skip_invalid``; a file with nothing to score is
 an error either way. Worker processes stop as soon as the stream is closed.
+``path`` is a regular file (:func:`r1cli.scoring.rows.local_input` spools
+streams and gzip files); messages name ``spec.path``, the user's name for it.
 """
 
 from __future__ import annotations
@@ -64,6 +66,6 @@ class RowStream:
                 if first_error is not None:
                     raise DataError(f"none of the {self.skipped} non-blank lines could be scored; the first: {first_error.error}",
                                     hint=first_error.hint)
-                raise DataError(f"{self.path} is empty: nothing to score", hint="give a JSONL file with one JSON object per line")
+                raise DataError(f"{self.spec.path} is empty: nothing to score", hint="give a JSONL file with one JSON object per line")
         finally:
             results.close()  # stops worker processes now, even when a bad line ended the run early

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from r1cli.errors import DataError, UsageError
+from r1cli.errors import UsageError
+from r1cli.files import WriteError
 from r1cli.rewards.calculator import RewardCalculator
 from r1cli.scoring.patterns import Patterns
 from r1cli.scoring.report import AccuracySummary, Example, RewardSummary, ScoreReport
@@ -101,34 +102,41 @@ def score_file(
     None: the default rewards). ``workers=0`` means one per CPU core.
     ``on_progress(rows, bytes_read, total_bytes)`` is called after each chunk.
     """
-    from r1cli.files import JSON_ERRORS, atomic_open
+    from r1cli.files import JSON_ERRORS, atomic_open, check_writable
+    from r1cli.scoring.rows import local_input
 
     if calc is None:
         from r1cli.rewards.selection import calculator_for
 
         calc = calculator_for(None)
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
     if workers < 0:
         raise UsageError(f"--workers must be 0 (all cores) or more, got {workers}")
     workers = workers or os.cpu_count() or 1
     out_path = Path(output) if output is not None else None
-    check_output(out_path, path, force)  # an existing output fails here, before any work
+    check_output(out_path, Path(path), force)  # an existing output fails here, before any work
+    if out_path is not None:
+        check_writable(out_path, force=force)  # a read-only or full destination too
 
     fold = Fold(calc, show_worst, show_best)
-    spec = RowSpec(str(path), completion_column, solution_column, keep_rows=out_path is not None,
-                   keep_examples=show_worst > 0 or show_best > 0)
-    stream = RowStream(path, calc, spec, workers=workers, skip_invalid=skip_invalid, chunk_rows=chunk_rows,
-                       on_progress=on_progress)
     started = time.perf_counter()
-    writer = Writer(out_path, calc.names) if out_path is not None else None
-    opened = atomic_open(out_path, "w", force=force, errors=JSON_ERRORS) if out_path is not None else None
-    with opened or contextlib.nullcontext() as handle:
-        for row in stream:
-            fold.add(row)
-            if writer is not None:
-                writer.write(handle, row.row)
+    failed: WriteError | None = None
+    with local_input(path) as source:  # standard input, a FIFO or a gzip file: a spool r1 removes
+        spec = RowSpec(source.name, completion_column, solution_column, keep_rows=out_path is not None,
+                       keep_examples=show_worst > 0 or show_best > 0)
+        stream = RowStream(source.path, calc, spec, workers=workers, skip_invalid=skip_invalid, chunk_rows=chunk_rows,
+                           on_progress=on_progress)
+        rows = iter(stream)
+        writer = Writer(out_path, calc.names) if out_path is not None else None
+        try:
+            with atomic_open(out_path, "w", force=force, errors=JSON_ERRORS) if out_path is not None else contextlib.nullcontext() as handle:
+                for row in rows:
+                    fold.add(row)
+                    if writer is not None:
+                        writer.write(handle, row.row)
+        except WriteError as exc:  # the scores are still worth having: finish them, then say the file failed
+            failed = exc
+            for row in rows:
+                fold.add(row)
     for name, count in stream.timeouts.items():
         fold.stats[name].timeouts += count
 
@@ -138,10 +146,20 @@ def score_file(
     if workers > 1:
         memory["worker"] = round(stream.worker_rss_mb, 1)
     report = ScoreReport(
-        path=str(path), rows=fold.rows, rewards=per_reward, total=total, completion_column=completion_column,
+        path=source.name, rows=fold.rows, rewards=per_reward, total=total, completion_column=completion_column,
         solution_column=solution_column, workers=workers, seconds=time.perf_counter() - started,
         accuracy=fold.accuracy(), skipped=stream.skipped, skipped_lines=stream.skipped_lines, worst=worst, best=best,
-        output=str(out_path) if out_path is not None else None, peak_memory_mb=memory,
+        output=str(out_path) if out_path is not None and failed is None else None, peak_memory_mb=memory,
     )
     report.flags = fold.patterns.flags(report)
+    if failed is not None:
+        raise NotSaved(failed, report)
     return report
+
+
+class NotSaved(WriteError):
+    """The scores were computed but ``--output`` could not be written: show ``report``, then this one-line error."""
+
+    def __init__(self, error: WriteError, report: ScoreReport):
+        super().__init__(error.message, hint=error.hint)
+        self.report = report

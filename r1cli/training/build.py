@@ -144,13 +144,15 @@ def peft_config(recipe: Recipe):
                             modules_to_save=recipe.values.get("lora_modules_to_save"))
 
 
-def _raw_split(recipe: Recipe, name: str | None, split: str, size: int | None = None):
+def _raw_split(recipe: Recipe, name: str | None, split: str, size: int | None = None, *, split_given: bool = True):
     from r1cli.data.sources import load_mixture, load_source
 
     seed = recipe.values.get("seed") or 0
     if name is None and recipe.r1.dataset_mixture:
         return load_mixture(recipe.r1.dataset_mixture, split=split, seed=seed)
-    return load_source(name or recipe.r1.dataset_name, config=recipe.r1.dataset_config, split=split, size=size, seed=seed)
+    # split_given False: eval_dataset_name without eval_dataset_split, a local file is its own rows
+    return load_source(name or recipe.r1.dataset_name, config=recipe.r1.dataset_config, split=split, size=size, seed=seed,
+                       split_given=split_given or name is None)
 
 
 def _prepare(recipe: Recipe, dataset):
@@ -177,7 +179,8 @@ def build_data(recipe: Recipe, *, limit: int | None = None):
     eval_ds = None
     if recipe.r1.eval_dataset_name or recipe.r1.eval_dataset_split:
         eval_size = recipe.r1.max_eval_samples if recipe.trainer == "grpo" else None
-        eval_ds = _raw_split(recipe, recipe.r1.eval_dataset_name, recipe.r1.eval_dataset_split or "test", size=eval_size)
+        eval_ds = _raw_split(recipe, recipe.r1.eval_dataset_name, recipe.r1.eval_dataset_split or "test", size=eval_size,
+                             split_given=recipe.r1.eval_dataset_split is not None)
         eval_ds = _prepare(recipe, eval_ds)
     return train, eval_ds
 
