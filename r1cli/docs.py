@@ -29,7 +29,7 @@ def command_reference() -> str:
     parts.append(f"```\n$ r1 --help\n{group.get_help(root)}\n```")
     for name in group.list_commands(root):
         command = group.get_command(root, name)
-        ctx = click.Context(command, info_name=f"r1 {name}", parent=root, terminal_width=HELP_WIDTH,
+        ctx = click.Context(command, info_name=name, parent=root, terminal_width=HELP_WIDTH,
                             max_content_width=HELP_WIDTH)
         parts.append(f"### `r1 {name}`\n\n```\n$ r1 {name} --help\n{command.get_help(ctx)}\n```")
     return "\n\n".join(parts)

@@ -74,7 +74,7 @@ class Writer:
 
 
 WRITERS = {
-    "init": Writer(lambda tmp, m: ["init", str(tmp / "recipe.yaml"), "-t", "quickstart", "-y"], "recipe.yaml",
+    "init": Writer(lambda tmp, m: ["init", str(tmp / "recipe.yaml"), "--template", "quickstart", "-y"], "recipe.yaml",
                    "--force", "already exists"),
     "score -o jsonl": Writer(lambda tmp, m: ["score", str(completions(tmp)), "-o", str(tmp / "scored.jsonl")],
                              "scored.jsonl", "--force", "already exists"),

@@ -28,3 +28,8 @@ def test_check_mode_detects_drift(tmp_path):
     stale.write_text("<!-- r1:config:start -->\nold\n<!-- r1:config:end -->\n")
     assert docs.main(["--check", str(stale)]) == 1
     assert docs.main([str(stale)]) == 0 and docs.main(["--check", str(stale)]) == 0
+
+
+def test_command_reference_names_each_command_once():
+    reference = docs.command_reference()
+    assert "Usage: r1 init" in reference and "r1 r1 " not in reference

@@ -36,7 +36,7 @@ def test_init_from_a_non_editable_install(wheel, tmp_path):
     out = tmp_path / "work"
     out.mkdir()
     code = "import r1cli.config.templates as t, sys; print(t.templates_dir()); sys.argv=['r1']+sys.argv[1:]; from r1cli.cli import main; main()"
-    result = subprocess.run([sys.executable, "-c", code, "init", "r.yaml", "-t", "gsm8k", "--yes"], cwd=out, env=env,
+    result = subprocess.run([sys.executable, "-c", code, "init", "r.yaml", "--template", "gsm8k", "--yes"], cwd=out, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert str(target) in result.stdout.splitlines()[0]  # templates came from the installed package

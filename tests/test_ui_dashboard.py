@@ -299,7 +299,7 @@ def test_context_manager_stops_cleanly_on_exceptions(error):
     assert not reporter._live.is_started
     text = out.getvalue()
     assert text.rindex("\x1b[?25h") > text.rindex("\x1b[?25l")  # the cursor is shown again
-    outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+    outcome = "quit — nothing saved" if isinstance(error, KeyboardInterrupt) else "failed"
     assert f"2/40 ({outcome})" in text and text.count("run summary") == 1
     reporter.stop()  # a second stop is harmless
     assert out.getvalue().count("run summary") == 1
@@ -356,3 +356,72 @@ def test_the_live_eval_panel_shows_the_note_instead_of_an_accuracy():
     assert any(NOTE[:40] in line for line in lines)
     assert not any(re.search(r"\baccuracy\b", line) for line in lines if NOTE[:40] not in line)
     assert_fits(lines, 100, 30)
+
+
+# --- issue 16: honest summaries, resumed speed, phases, the first Ctrl-C, TERM=dumb ---------------------------------
+
+
+def plain_reporter(clock_values):
+    out = io.StringIO()
+    ticks = iter(clock_values)
+    reporter = PlainReporter(Console(file=out, width=120), clock=lambda: next(ticks))
+    return reporter, out
+
+
+def test_no_summary_and_no_uptime_when_training_never_started():
+    reporter, out = plain_reporter([5000.0, 5001.0, 5030.0])  # a monotonic clock reads the machine's uptime
+    with pytest.raises(RuntimeError):
+        with reporter:
+            reporter.phase("starting")
+            reporter.phase("loading model")
+            raise RuntimeError("model not found")
+    assert reporter.state.elapsed == 0.0
+    assert "[0:01] loading model…" in out.getvalue()
+    assert "run summary" not in out.getvalue() and "elapsed" not in out.getvalue()
+
+
+def test_no_summary_block_for_a_run_of_zero_steps():
+    reporter, out = plain_reporter([0.0, 1.0, 2.0, 3.0])
+    with reporter:
+        reporter.start(grpo_info())
+    assert "run summary" not in out.getvalue()
+
+
+def test_a_resumed_run_measures_speed_and_eta_from_its_own_steps():
+    state = DashboardState()
+    info = grpo_info(total_steps=15)
+    info.start_step = 10
+    state.begin(info, now=100.0)
+    state.record(11, {"loss": 0.1}, now=104.0)
+    state.record(12, {"loss": 0.1}, now=108.0)
+    assert state.sec_per_step == pytest.approx(4.0)  # not (8 s / 12 steps)
+    assert state.eta == pytest.approx(12.0)
+    rows = dict((label, value) for label, value in __import__("r1cli.ui.dashboard", fromlist=["_summary_rows"])
+                ._summary_rows(state))
+    assert "since resuming at step 10" in rows["elapsed"]
+
+
+def test_first_ctrl_c_is_shown_in_the_frame_and_in_plain_lines():
+    state = grpo_state()
+    reporter, out = plain_reporter([0.0, 1.0])
+    reporter.stopping("SIGINT")
+    assert "stopping after this step and saving; Ctrl-C again quits without saving" in out.getvalue()
+    state.stopping = reporter.state.stopping
+    lines = frame(state, 80, 24)
+    assert_fits(lines, 80, 24)
+    assert "Ctrl-C again quits without saving" in lines[0]
+
+
+def test_phase_before_the_first_step_is_named_with_its_time():
+    state = DashboardState()
+    state.begin(grpo_info(), now=0.0)
+    state.enter_phase("start-of-run eval", 0.0)
+    state.now = 7.0
+    assert "start-of-run eval… 0:07" in "\n".join(frame(state, 80, 24))
+
+
+def test_dumb_terminals_get_plain_lines():
+    dumb = Console(file=io.StringIO(), force_terminal=True, _environ={"TERM": "dumb"})
+    smart = Console(file=io.StringIO(), force_terminal=True, _environ={"TERM": "xterm-256color"})
+    assert isinstance(make_reporter(None, dumb), PlainReporter) and isinstance(make_reporter(True, dumb), PlainReporter)
+    assert isinstance(make_reporter(None, smart), Dashboard)

@@ -44,6 +44,13 @@ def cli_command(fn: Callable) -> Callable:
 
             print_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C outside training: one line and 130, not Click's "Aborted!" and 1
+            if debug_enabled():
+                raise
+            from r1cli.ui.console import print_error
+
+            print_error(R1Error("interrupted"))
+            raise typer.Exit(130) from None
 
     return wrapper
 

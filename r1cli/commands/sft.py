@@ -2,4 +2,4 @@
 
 from r1cli.commands._train import training_command
 
-sft = training_command("sft", "Supervised fine-tuning (e.g. a format cold start before GRPO): dashboard, metrics, checkpoints.")
+sft = training_command("sft", "Supervised fine-tuning, as a format cold start before GRPO: dashboard, metrics, checkpoints.")

@@ -4,10 +4,16 @@ With ``workers > 1`` at most four chunks per worker are in flight, and results
 come back in input order. A worker rebuilds the command's reward calculator
 from ``calc.refs``, ``calc.weights`` and its bound parameters, so every reward
 must be resolvable by name or path in a fresh process.
+
+Ctrl-C is the parent's to handle: workers start with SIGINT blocked (the mask
+is inherited through spawn's exec) and then ignore it, so an early Ctrl-C never
+prints a worker's traceback; the parent stops the pool and exits with one line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections import deque
 from typing import Any, Iterator
 
@@ -19,8 +25,20 @@ from r1cli.scoring.rows import RowSpec, Scorer
 _worker: Scorer | R1Error | None = None
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT back while workers are spawned: they inherit the block, the parent gets the signal after."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def _init_worker(refs: list[str], weights: list[float], kwargs_by_name: dict, spec: RowSpec) -> None:
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         from r1cli.rewards import get_reward_calculator  # registers the built-ins in a fresh worker process
 
@@ -63,7 +81,8 @@ def run_chunks(chunks: Iterator, calc: RewardCalculator, spec: RowSpec, workers:
     pending: deque = deque()
     try:
         for chunk, done in chunks:
-            pending.append((pool.submit(_worker_chunk, chunk), done))
+            with _sigint_held():  # submit may spawn a worker
+                pending.append((pool.submit(_worker_chunk, chunk), done))
             if len(pending) >= 4 * workers:
                 future, at = pending.popleft()
                 yield future.result(), at
@@ -71,4 +90,5 @@ def run_chunks(chunks: Iterator, calc: RewardCalculator, spec: RowSpec, workers:
             future, at = pending.popleft()
             yield future.result(), at
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        with _sigint_held():  # a Ctrl-C during shutdown waits for it rather than leaving workers behind
+            pool.shutdown(wait=True, cancel_futures=True)

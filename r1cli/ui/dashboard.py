@@ -12,12 +12,15 @@ a ``TrainerCallback`` on the main process only:
         reporter.update(step, logs)                        # every TRL log dict (train and eval)
         reporter.sample(step, prompt, completion, rewards)  # the latest sample completion
         reporter.note(message)                             # something said once, no metric (e.g. no eval accuracy)
-        reporter.stop(summary)                             # final frame + summary table
+        reporter.phase("loading model")                    # a long phase, named with its elapsed time (also before start)
+        reporter.stopping("SIGINT")                        # first Ctrl-C: said at once (safe in a signal handler)
+        reporter.end("interrupted — checkpoint saved")     # how the run ended, when not simply "done"
+        reporter.stop(summary)                             # final frame + summary table (none when no step ran)
 
 ``Dashboard`` redraws a ``rich.live.Live`` region at most 4 times a second
 from ``render_dashboard(state, width, height)`` (``dashboard_panels``), so a
 resized terminal gets a new layout on the next refresh. ``PlainReporter``
-prints one uncoloured line per update (CI, pipes, ``--no-live``). Both keep a
+prints one uncoloured line per update (CI, pipes, ``--no-live``, ``TERM=dumb``). Both keep a
 ``DashboardState`` and end with the same summary table; as context managers
 they stop on any exit, exceptions and Ctrl-C included, and re-raise.
 
@@ -41,13 +44,21 @@ from rich.table import Table
 from rich.text import Text
 
 from r1cli.ui.console import console as default_console
-from r1cli.ui.dashboard_panels import fmt_duration, fmt_lr, fmt_num, fmt_si, render_dashboard
+from r1cli.ui.dashboard_panels import fmt_duration, fmt_lr, fmt_num, fmt_si, phase_line, render_dashboard
 from r1cli.ui.dashboard_state import DashboardState, RunInfo, Sample, clean_metrics
 
 __all__ = ["Dashboard", "DashboardState", "PlainReporter", "RunInfo", "clean_metrics", "make_reporter", "render_dashboard",
            "summary_table"]
 
 REFRESH_PER_SECOND = 4
+INTERRUPTED_SAVED = "interrupted — checkpoint saved"
+QUIT_UNSAVED = "quit — nothing saved"
+
+
+def stopping_message(signal_name: str) -> str:
+    """What the first Ctrl-C (or SIGTERM/SIGHUP) gets on screen at once."""
+    said = "" if signal_name == "SIGINT" else f"{signal_name}: "
+    return f"{said}stopping after this step and saving; Ctrl-C again quits without saving"
 
 # --- plain lines -------------------------------------------------------------
 
@@ -143,7 +154,8 @@ def _summary_rows(state: DashboardState) -> list[tuple[str, str]]:
     steps = f"{state.step}/{state.total_steps}" if state.total_steps else str(state.step)
     rows.append(("steps", steps if state.outcome in ("running", "done") else f"{steps} ({state.outcome})"))
     spp = state.sec_per_step
-    rows.append(("elapsed", fmt_duration(state.elapsed) + (f" ({spp:.1f}s/step)" if spp else "")))
+    resumed = f", {state.steps_run} since resuming at step {state.start_step}" if state.start_step else ""
+    rows.append(("elapsed", fmt_duration(state.elapsed) + (f" ({spp:.1f}s/step{resumed})" if spp else "")))
     if state.tokens_per_s:
         rows.append(("tokens/s", fmt_si(state.tokens_per_s)))
     for label, key, decimals in [("loss", "loss", 4), ("token accuracy", "mean_token_accuracy", 3)]:
@@ -189,6 +201,7 @@ class _Reporter:
         self.console = console if console is not None else default_console
         self.state = DashboardState()
         self._clock = clock
+        self._created: float | None = None  # the first phase's time: plain lines count from it
         self._stopped = False
 
     def __enter__(self):
@@ -196,9 +209,21 @@ class _Reporter:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None and self.state.outcome == "running":
-            self.state.outcome = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+            self.state.outcome = QUIT_UNSAVED if issubclass(exc_type, KeyboardInterrupt) else "failed"
         self.stop()
         return False  # never swallow the exception
+
+    def end(self, outcome: str) -> None:
+        """How the run ended (e.g. ``INTERRUPTED_SAVED``), before ``stop``; the context manager's guess otherwise."""
+        self.state.outcome = outcome
+
+    def stopping(self, signal_name: str) -> None:
+        """The first signal: the run stops after this step. Called from a signal handler, so it takes no lock."""
+        self.state.stopping = stopping_message(signal_name)
+
+    def _summary_wanted(self) -> bool:
+        """A summary only for a run that trained: none after a failure before training, none for zero steps."""
+        return self.state.started_training and self.state.steps_run > 0
 
     def _finish(self) -> bool:
         """Mark the run ended; False when it already was (stop is idempotent)."""
@@ -234,8 +259,19 @@ class PlainReporter(_Reporter):
         if self.state.record_note(message):
             self._print(f"note: {message}")
 
+    def phase(self, name: str) -> None:
+        """Printed until the first logged step (later, every step would be a phase: the step lines say enough)."""
+        now = self._clock()
+        self._created = now if self._created is None else self._created
+        if self.state.enter_phase(name, now) and self.state.step <= self.state.start_step:
+            self._print(f"[{fmt_duration(now - self._created)}] {name}…")
+
+    def stopping(self, signal_name: str) -> None:
+        super().stopping(signal_name)
+        self._print(self.state.stopping)
+
     def stop(self, summary: dict[str, float] | None = None) -> None:
-        if not self._finish():
+        if not self._finish() or not self._summary_wanted():
             return
         with self.console.capture() as captured:
             self.console.print(summary_table(self.state, summary, plain=True), highlight=False)
@@ -254,10 +290,19 @@ class Dashboard(_Reporter):
     def start(self, info: RunInfo) -> None:
         with self._lock:
             self.state.begin(info, self._clock())
+        self._show()
+
+    def _show(self) -> None:
         if self._live is None:
             self._live = Live(get_renderable=self._frame, console=self.console, refresh_per_second=REFRESH_PER_SECOND,
                               transient=False)
             self._live.start(refresh=True)
+
+    def phase(self, name: str) -> None:
+        """Shown at once, also before ``start`` (loading the model and data): the region opens on the first phase."""
+        with self._lock:
+            self.state.enter_phase(name, self._clock())
+        self._show()
 
     def update(self, step: int, metrics: dict[str, float]) -> None:
         with self._lock:
@@ -277,7 +322,8 @@ class Dashboard(_Reporter):
                 return
         if self._live is not None:
             self._live.stop()  # draws the final frame (it stays: transient=False) and shows the cursor again
-        self.console.print(summary_table(self.state, summary))
+        if self._summary_wanted():
+            self.console.print(summary_table(self.state, summary))
 
     def _frame(self):
         width, height = self.console.size
@@ -285,12 +331,21 @@ class Dashboard(_Reporter):
             if not self._stopped:
                 self.state.now = self._clock()
             try:
+                if not self.state.started_training:  # loading: one line naming the phase and its time so far
+                    return phase_line(self.state, width)
                 # One line short of the terminal: the cursor's line, so a full frame never scrolls.
                 return render_dashboard(self.state, width, height - 1)
             except Exception as exc:  # a drawing bug must not kill the refresh thread, let alone training
                 return Text(f"dashboard error: {exc!r}", style="red")
 
 
-def make_reporter(live: bool, console: Console | None = None) -> Dashboard | PlainReporter:
-    """``Dashboard`` when ``live`` (pass ``console.is_terminal and not no_live``), else ``PlainReporter``."""
-    return Dashboard(console) if live else PlainReporter(console)
+def wants_live(live: bool | None, console: Console) -> bool:
+    """``--live/--no-live``, by default on for a terminal; never where Rich cannot redraw (``TERM=dumb``/``unknown``)."""
+    wanted = console.is_terminal if live is None else live
+    return bool(wanted) and not console.is_dumb_terminal
+
+
+def make_reporter(live: bool | None, console: Console | None = None) -> Dashboard | PlainReporter:
+    """``Dashboard`` when the live dashboard is wanted and drawable (see :func:`wants_live`), else ``PlainReporter``."""
+    console = console if console is not None else default_console
+    return Dashboard(console) if wants_live(live, console) else PlainReporter(console)

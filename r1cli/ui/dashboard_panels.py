@@ -232,7 +232,22 @@ def _training_section(state: DashboardState, width: int, trends: bool) -> Sectio
         lines = trend_lines(_trends(state, _GRPO_TRENDS), width) + grid_lines(_cells(state, _GRPO_CELLS), width)
     else:  # narrow: no room for a sparkline per statistic, so every value is one grid cell
         lines = grid_lines(_cells(state, _GRPO_TRENDS[:4] + _GRPO_CELLS[:4] + _GRPO_TRENDS[4:] + _GRPO_CELLS[4:]), width)
-    return Section(_title("training", state.seen_at.get("loss")), lines or [Text("waiting for the first logged step…", style="dim")])
+    return Section(_title("training", state.seen_at.get("loss")), lines or [_waiting(state)])
+
+
+def _waiting(state: DashboardState) -> Text:
+    """Before the first logged step: what the run is busy with (start-of-run eval, step 1...) and for how long."""
+    if state.phase:
+        return Text(f"{state.phase}… {fmt_duration(state.phase_elapsed)} (waiting for the first logged step)", style="dim")
+    return Text("waiting for the first logged step…", style="dim")
+
+
+def phase_line(state: DashboardState, width: int) -> Text:
+    """The whole frame before training starts: ``loading model… 0:07``."""
+    text = Text(f"{state.phase or 'starting'}… {fmt_duration(state.phase_elapsed)}", style="bold")
+    if state.stopping:
+        text.append(f"  {state.stopping}", style="bold yellow")
+    return _fit(text, width)
 
 
 _REJECT_CELLS = [("groups", "groups_total"), ("rejected", "rejected_initial"), ("rescued", "rescued"),
@@ -407,6 +422,8 @@ def _header(state: DashboardState, width: int) -> list[Text]:
             title.append(f"  → {info.output_dir}", style="dim")
     if state.outcome != "running":
         title.append(f"  {state.outcome}", style="green" if state.outcome == "done" else "bold red")
+    elif state.stopping:  # the first Ctrl-C, acknowledged at once in place of the run's name
+        title = Text(state.stopping, style="bold yellow")
     total = state.total_steps
     step = Text(f"step {state.step}/{total}" if total else f"step {state.step}", style="bold")
     tps = state.tokens_per_s

@@ -37,6 +37,7 @@ class RunInfo:
     output_dir: str = ""
     reward_names: list[str] = field(default_factory=list)
     reward_weights: list[float] = field(default_factory=list)
+    start_step: int = 0  # the checkpoint's step on --resume: speed and ETA count only the steps run since
 
 
 @dataclass
@@ -84,7 +85,27 @@ class DashboardState:
     reject_totals: dict[str, float] = field(default_factory=dict)
     sample: Sample | None = None
     notes: list[str] = field(default_factory=list)  # said once by training, shown as they are
-    outcome: str = "running"  # "running" | "done" | "interrupted" | "failed"
+    outcome: str = "running"  # "running" | "done" | "failed" | an interruption, e.g. "interrupted — checkpoint saved"
+    phase: str | None = None  # what the run is busy with now: "loading model", "start-of-run eval", "step 3"...
+    phase_since: float = 0.0
+    stopping: str | None = None  # said at once on the first Ctrl-C: the run stops after this step
+
+    @property
+    def started_training(self) -> bool:
+        return self.info is not None
+
+    @property
+    def steps_run(self) -> int:
+        """Steps run in this session (since the resumed checkpoint)."""
+        return max(self.step - self.start_step, 0)
+
+    @property
+    def start_step(self) -> int:
+        return self.info.start_step if self.info else 0
+
+    @property
+    def phase_elapsed(self) -> float:
+        return max(self.now - self.phase_since, 0.0)
 
     @property
     def trainer(self) -> str:
@@ -96,13 +117,14 @@ class DashboardState:
 
     @property
     def elapsed(self) -> float:
-        return max(self.now - self.started, 0.0)
+        """Training time so far (0 before training starts: ``started`` is only set then)."""
+        return max(self.now - self.started, 0.0) if self.info is not None else 0.0
 
     @property
     def sec_per_step(self) -> float | None:
-        if not self.step or self.step_seen_at is None:
+        if not self.steps_run or self.step_seen_at is None:
             return None
-        return (self.step_seen_at - self.started) / self.step
+        return (self.step_seen_at - self.started) / self.steps_run
 
     @property
     def eta(self) -> float | None:
@@ -118,7 +140,7 @@ class DashboardState:
         if len(self.tokens) >= 2:
             (t0, n0), (t1, n1) = self.tokens[0], self.tokens[-1]
             return (n1 - n0) / (t1 - t0) if t1 > t0 and n1 >= n0 else None
-        if self.tokens and self.tokens[0][0] > self.started:
+        if self.tokens and self.tokens[0][0] > self.started and not self.start_step:  # resumed: num_tokens counts earlier steps
             t, n = self.tokens[0]
             return n / (t - self.started)
         return None
@@ -142,6 +164,14 @@ class DashboardState:
 
     def begin(self, info: RunInfo, now: float) -> None:
         self.info, self.started, self.now = info, now, now
+        self.step = max(self.step, info.start_step)
+
+    def enter_phase(self, phase: str, now: float) -> bool:
+        """Note what the run is busy with; False when it already was."""
+        if phase == self.phase:
+            return False
+        self.phase, self.phase_since, self.now = phase, now, now
+        return True
 
     def record(self, step: int, metrics: Mapping[str, object] | None, now: float) -> dict[str, float]:
         """Fold one log dict in; returns it cleaned (see ``clean_metrics``)."""
