@@ -77,7 +77,7 @@ def test_vllm_usable_is_decided_in_one_place(monkeypatch, tmp_path):
     recipe.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\ndataset_name: openai/gsm8k\nuse_vllm: true\n")
     for verdict in (Unusable("vllm", "gpu"), Unusable("vllm", "package"), None):
         monkeypatch.setattr(r1cli.hardware, "vllm_problem", lambda verdict=verdict: verdict)
-        findings = [f for f in validate_recipe(recipe).errors if f.key == "use_vllm"]
+        findings = [f for f in validate_recipe(recipe).machine if f.key == "use_vllm"]
         for check in (check_available, check_vllm):
             if verdict is None:
                 check()

@@ -127,21 +127,27 @@ def _check_global_batch(raw: RawRecipe, processes: int) -> None:
     if not isinstance(generation_batch, int) or not isinstance(generations, int) or generations <= 0 \
             or generation_batch % generations == 0:
         return
+    # The finding goes to a key the recipe writes (the batch keys may all be defaults but one).
+    batch_keys = ("num_generations", "generation_batch_size", "per_device_train_batch_size", "steps_per_generation",
+                  "gradient_accumulation_steps")
+    key = next((k for k in batch_keys if k in raw.lines), "num_generations")
+    line = None if key in raw.lines else 1
     if value_of(raw, "generation_batch_size") is not None or launch_given(raw):
         across = f" x {processes} processes" if processes > 1 else ""
-        raw.error("num_generations", f"the generation batch ({generation_batch} completions = per_device_train_batch_size"
+        raw.error(key, f"the generation batch ({generation_batch} completions = per_device_train_batch_size"
                   f"{across} x steps_per_generation) is not divisible by num_generations ({generations})",
-                  "make per_device_train_batch_size x processes x gradient_accumulation_steps a multiple of num_generations")
+                  "make per_device_train_batch_size x processes x gradient_accumulation_steps a multiple of num_generations",
+                  line=line)
         return
     # No launch settings: the recipe may be written for a launch with more processes than this one.
     working = [n for n in range(1, PROCESS_COUNTS_SHOWN + 1) if (_generation_batch(raw, n) or 1) % generations == 0]
     if working:
-        raw.machine("num_generations", f"with {processes} process the generation batch ({generation_batch} completions) is "
+        raw.machine(key, f"with {processes} process the generation batch ({generation_batch} completions) is "
                     f"not divisible by num_generations ({generations}); it is with "
                     f"{', '.join(map(str, working))} processes",
                     f"launch with num_processes: {working[0]} (or --num-processes {working[0]})")
     else:
-        raw.error("num_generations", f"the generation batch ({generation_batch} completions = per_device_train_batch_size x "
+        raw.error(key, f"the generation batch ({generation_batch} completions = per_device_train_batch_size x "
                   f"processes x steps_per_generation) is not divisible by num_generations ({generations}) for any "
                   f"process count up to {PROCESS_COUNTS_SHOWN}",
-                  "make per_device_train_batch_size x gradient_accumulation_steps a multiple of num_generations")
+                  "make per_device_train_batch_size x gradient_accumulation_steps a multiple of num_generations", line=line)

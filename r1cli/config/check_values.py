@@ -9,7 +9,9 @@ they cannot use.
 from __future__ import annotations
 
 import difflib
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from r1cli import hardware
@@ -76,8 +78,27 @@ def check_keys_and_types(raw: RawRecipe, trainer: str) -> None:
             raw.error(where, f"expected {expected}, got {shown(name, found)}", _type_hint(expected, where))
             _reject(raw, name)
             continue
-        if not _check_finite(raw, name, value) or not _check_range(raw, name, value, choices):
+        if not _check_finite(raw, name, value) or not _check_range(raw, name, value, choices) \
+                or not _check_mapping_text(raw, name, annotation, value):
             _reject(raw, name)
+
+
+def _check_mapping_text(raw: RawRecipe, name: str, annotation: str, value: Any) -> bool:
+    """A mapping key that also takes text (``gradient_checkpointing_kwargs: dict | str``): the text is JSON or a file."""
+    if not isinstance(value, str) or "dict" not in annotation.lower() or types.fits(annotation.split("|")[0], value):
+        return True
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            if isinstance(json.loads(text), dict):
+                return True
+        except ValueError:
+            pass
+    elif Path(text).expanduser().is_file():
+        return True
+    raw.error(name, f"{shown(name, value, typed=False)} is neither a mapping, JSON text of one, nor an existing file",
+              f"write it as a YAML mapping, e.g. `{name}: {{key: value}}`")
+    return False
 
 
 def _fits_or_is_a_choice(annotation: str, choices: tuple | None, value: Any) -> bool:

@@ -8,8 +8,15 @@ through here, so a recipe means the same thing to each of them:
     trainer = build_trainer(parts)                 # EnhancedGRPOTrainer or SFTTrainer
     trainer.train()
 
-Building is separate from running (torchtune's setup/train split): ``dry-run``
-calls :func:`build_data` and :func:`training_args` and never builds a trainer.
+Building is separate from running (torchtune's setup/train split). :func:`prepare_parts`
+builds everything that comes before the model's weights -- TRL's config object (its
+``__post_init__`` checks), the tokenizer with its chat template rendered on real rows,
+the datasets and their columns, the reward calculator, LoRA's target modules against
+the model built on the ``meta`` device -- and refuses what this machine cannot run.
+Any exception raised there is mapped to the recipe key that caused it and reported
+as ``file:line: key: message (fix: ...)`` in one :class:`PreStepError`. ``r1 dry-run``
+and ``run_training`` (hence ``r1 grpo`` / ``r1 sft``) both call it, so a recipe that
+dry-run accepts gets past these checks in the run too.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1cli.config import Recipe
+import re
+from contextlib import contextmanager
+
+from r1cli.config import Finding, Recipe
 from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
+from r1cli.errors import ConfigError, R1Error, first_line
 from r1cli.hardware import has_gpu
 
 # Recipe keys r1 hands to EnhancedGRPOTrainer itself (RealtimeEvalSettings) rather than to GRPOConfig:
@@ -190,28 +201,151 @@ def feature_settings(recipe: Recipe) -> tuple[RejectSamplingSettings, RealtimeEv
     return RejectSamplingSettings.from_values(recipe.values), RealtimeEvalSettings.from_values(recipe.values)
 
 
-def build_parts(recipe: Recipe, output_dir: Path | None = None, *, rewards=None) -> RunParts:
-    """Everything a run needs; ``rewards`` is the command's :class:`RewardCalculator` (GRPO), built here when not given."""
+class PreStepError(ConfigError):
+    """What would stop a run before its first step, each problem as ``file:line: key: message (fix: ...)``."""
+
+    def __init__(self, recipe: Recipe, findings: list[Finding]):
+        lines = "\n  ".join(f.format() for f in findings)
+        plural = "s" if len(findings) > 1 else ""
+        super().__init__(f"{len(findings)} problem{plural} before the first step in {recipe.path}:\n  {lines}",
+                         hint="fix the recipe (or run it where it can run); `r1 dry-run` repeats these checks")
+        self.findings = findings
+
+
+def _key_named(recipe: Recipe, text: str, default: str | None) -> str | None:
+    """The recipe key an exception's message names (the longest written one), else ``default``."""
+    named = [k for k in recipe.values if re.search(rf"(?<![\w.]){re.escape(k)}(?![\w])", text)]
+    written = [k for k in named if k in recipe.report.lines]
+    pool = written or named
+    return max(pool, key=len) if pool else default
+
+
+class _Problems:
+    """Findings gathered while building, each at the line of the key that caused it."""
+
+    def __init__(self, recipe: Recipe):
+        self.recipe, self.findings = recipe, []
+
+    def add(self, key: str | None, message: str, hint: str | None) -> None:
+        line = self.recipe.report.lines.get(key) if key else None
+        self.findings.append(Finding("error", str(self.recipe.path), line, key, message, hint))
+
+    @contextmanager
+    def blame(self, default: str | None, hint: str):
+        """Run a build stage; whatever it raises becomes a finding at the key its message names, else ``default``."""
+        try:
+            yield
+        except R1Error as exc:
+            self.add(_key_named(self.recipe, exc.message, default), exc.message, exc.hint or hint)
+        except Exception as exc:  # TRL, transformers, peft, datasets, jinja: each raises its own types
+            text = first_line(exc, limit=400)
+            self.add(_key_named(self.recipe, text, default), f"{type(exc).__name__}: {text}", hint)
+
+
+def meta_model(recipe: Recipe):
+    """(config, model) with the model built on the ``meta`` device: its modules and shapes, no weights read."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from r1cli.errors import ModelError
+    from r1cli.models.loading import resolve_source
+
+    source, gguf_file = resolve_source(recipe.r1.model_name_or_path, recipe.r1.gguf_file)
+    kwargs = {"trust_remote_code": recipe.r1.trust_remote_code, **({"gguf_file": gguf_file} if gguf_file else {})}
+    try:
+        config = AutoConfig.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the config of {source}: {first_line(exc)}",
+                         hint="check model_name_or_path") from exc
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.r1.trust_remote_code)
+    return config, model
+
+
+def _check_lora_targets(recipe: Recipe, model, problems: _Problems) -> None:
+    """LoRA's target_modules name modules the model has (peft raises only when the run wraps the model)."""
+    targets = recipe.get("lora_target_modules")
+    if not recipe.values.get("use_peft") or targets in (None, "all-linear"):
+        return
+    names = [name for name, _ in model.named_modules()]
+    wanted = [targets] if isinstance(targets, str) else list(targets)
+    missing = [t for t in wanted if not any(n == t or n.endswith(f".{t}") for n in names)]
+    if missing:
+        leaves = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if type(m).__name__ == "Linear"})
+        problems.add("lora_target_modules", f"the model has no module named {', '.join(map(repr, missing))}",
+                     f"use some of {', '.join(leaves)}, or all-linear")
+
+
+def _render_first_prompts(tokenizer, train, problems: _Problems, recipe: Recipe) -> None:
+    from r1cli.data.prompts import render_prompt
+
+    key = "chat_template" if recipe.r1.chat_template else "model_name_or_path"
+    if not getattr(tokenizer, "chat_template", None):
+        problems.add(key, "the tokenizer has no chat template, so chat prompts cannot be rendered",
+                     "set chat_template (a Jinja template, a .jinja file, or chatml)")
+        return
+    with problems.blame(key, "fix chat_template, or remove it to use the tokenizer's own"):
+        for prompt in train.select(range(min(4, len(train))))["prompt"]:
+            render_prompt(tokenizer, prompt)
+
+
+def prepare_parts(recipe: Recipe, output_dir: Path | None = None, *, rewards=None, model_check: bool = True) -> RunParts:
+    """Everything a run builds before the model's weights, checked; raises :class:`PreStepError` listing every problem.
+
+    ``rewards`` is the command's :class:`RewardCalculator` (GRPO), built here when not given.
+    """
     from r1cli.training.distributed import main_process_first
 
+    problems = _Problems(recipe)
+    for finding in recipe.report.machine:  # `r1 validate` warned; a run refuses
+        problems.findings.append(Finding("error", finding.file, finding.line, finding.key,
+                                         f"this machine cannot run it: {finding.message}", finding.hint, kind="machine"))
     output_dir = output_dir or output_dir_of(recipe)
-    parts = RunParts(recipe=recipe, output_dir=output_dir, args=training_args(recipe, output_dir))
+    parts = RunParts(recipe=recipe, output_dir=output_dir, args=None)
+    with problems.blame(None, f"check the TRL settings of the recipe against {recipe.trainer.upper()}Config's help"):
+        parts.args = training_args(recipe, output_dir)
     if recipe.trainer == "grpo":
-        parts.reject_sampling, parts.realtime_eval = feature_settings(recipe)
+        with problems.blame(None, "see the reject sampling and real-time evaluation keys in the README"):
+            parts.reject_sampling, parts.realtime_eval = feature_settings(recipe)
     # The main process fills the hub and dataset caches first, so the others read instead of racing it.
-    # Not the model: under ZeRO-3 loading it is collective, and every process must load at once.
     with main_process_first():
-        parts.tokenizer = build_tokenizer(recipe)
-        parts.train_dataset, parts.eval_dataset = build_data(recipe)
+        _phase("loading tokenizer and data")  # issue 16: named on the dashboard
+        with problems.blame("chat_template" if recipe.r1.chat_template else "model_name_or_path",
+                            "check model_name_or_path and chat_template"):
+            parts.tokenizer = build_tokenizer(recipe)
+        with problems.blame("dataset_name", "check dataset_name, its split and its columns"):
+            parts.train_dataset, parts.eval_dataset = build_data(recipe)
+    if parts.tokenizer is not None and parts.train_dataset is not None:
+        _render_first_prompts(parts.tokenizer, parts.train_dataset, problems, recipe)
     if recipe.trainer == "grpo":
-        if rewards is None:
-            from r1cli.rewards.selection import calculator_for
+        with problems.blame("reward_funcs", "check reward_funcs and reward_kwargs"):
+            if rewards is None:
+                from r1cli.rewards.selection import calculator_for
 
-            rewards = calculator_for(recipe.values)
-        parts.rewards = rewards
-        parts.args.reward_weights = list(rewards.weights)
-    parts.peft_config = peft_config(recipe)
-    parts.model = build_model(recipe)
+                rewards = calculator_for(recipe.values)
+            parts.rewards = rewards
+            if parts.args is not None:
+                parts.args.reward_weights = list(rewards.weights)
+    with problems.blame("lora_target_modules", "check the LoRA keys (lora_r, lora_alpha, lora_target_modules)"):
+        parts.peft_config = peft_config(recipe)
+    if model_check:
+        with problems.blame("model_name_or_path", "check model_name_or_path"):
+            parts.extra["model_config"], model = meta_model(recipe)
+            _check_lora_targets(recipe, model, problems)
+    if problems.findings:
+        raise PreStepError(recipe, problems.findings)
+    return parts
+
+
+def build_parts(recipe: Recipe, output_dir: Path | None = None, *, rewards=None, prepared: RunParts | None = None) -> RunParts:
+    """Everything a run needs: :func:`prepare_parts` (unless ``prepared`` is given), then the model's weights."""
+    parts = prepared or prepare_parts(recipe, output_dir, rewards=rewards)
+    problems = _Problems(recipe)
+    _phase("loading model")  # issue 16: named on the dashboard
+    with problems.blame("model_name_or_path", "check model_name_or_path, dtype and attn_implementation"):
+        parts.model = build_model(recipe)
+    if problems.findings:
+        raise PreStepError(recipe, problems.findings)
     return parts
 
 
@@ -232,3 +366,10 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
     reject, realtime = (parts.reject_sampling, parts.realtime_eval) if parts.reject_sampling else feature_settings(recipe)
     return EnhancedGRPOTrainer(reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
                                run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(), **common)
+
+
+def _phase(name: str) -> None:
+    """Name a long phase in training.log and, through ``extra={"phase": ...}``, on the dashboard (see training.run)."""
+    import logging
+
+    logging.getLogger("r1cli").info("%s", name, extra={"phase": name})

@@ -52,23 +52,13 @@ class DryRunReport:
         return not self.errors
 
 
-def model_shape(recipe: Recipe) -> ModelShape:
-    """Parameter counts from the config alone: the model is built on the meta device."""
+def model_shape(recipe: Recipe, built=None) -> ModelShape:
+    """Parameter counts from the config alone: the model is built on the meta device (``built``: that (config, model))."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from r1cli.errors import ModelError, first_line
-    from r1cli.models.loading import resolve_source
+    from r1cli.training.build import meta_model
 
-    source, gguf_file = resolve_source(recipe.r1.model_name_or_path, recipe.r1.gguf_file)
-    kwargs = {"trust_remote_code": recipe.r1.trust_remote_code, **({"gguf_file": gguf_file} if gguf_file else {})}
-    try:
-        config = AutoConfig.from_pretrained(source, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the config of {source}: {first_line(exc)}",
-                         hint="check model_name_or_path") from exc
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, trust_remote_code=recipe.r1.trust_remote_code)
+    config, model = built or meta_model(recipe)
     total = sum(p.numel() for p in model.parameters())
     trainable = total
     if recipe.values.get("use_peft"):
@@ -144,11 +134,12 @@ def _generate(recipe: Recipe, rewards, tokenizer, rows, count: int) -> list[dict
 def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2, rewards=None) -> DryRunReport:
     """Everything but training; ``rewards`` is the command's calculator (GRPO; built from the recipe when not given)."""
     from r1cli.evaluation.generation import render_prompt
-    from r1cli.training.build import build_data, build_tokenizer, output_dir_of
+    from r1cli.training.build import meta_model, output_dir_of, prepare_parts
 
     grpo = recipe.trainer == "grpo"
-    tokenizer = build_tokenizer(recipe)
-    train, _ = build_data(recipe)
+    # The very checks `r1 grpo` / `r1 sft` run before step 1: raises PreStepError with file:line findings.
+    parts = prepare_parts(recipe, rewards=rewards)
+    tokenizer, train, rewards = parts.tokenizer, parts.train_dataset, parts.rewards
     report = DryRunReport(recipe=str(recipe.path), trainer=recipe.trainer, output_dir=str(output_dir_of(recipe)), rows=len(train))
     report.warnings = [f.format() for f in recipe.report.warnings]
     sample = train.select(range(min(STATS_ROWS, len(train))))
@@ -171,7 +162,17 @@ def dry_run(recipe: Recipe, *, generate: int = 0, show_prompts: int = 2, rewards
                          "truncated_share": round(over / max(1, len(lengths)), 3)}
         if over:
             report.warnings.append(f"{over} of {len(lengths)} examples exceed max_length={max_length} and will be truncated")
-    shape = model_shape(recipe)
+    built = meta_model(recipe)
+    shape = model_shape(recipe, built)
+    context = getattr(built[0], "max_position_embeddings", None)
+    longest = report.prompt_tokens["max"] + (report.budget.get("max_completion_length") or 0)
+    if grpo and isinstance(context, int) and longest > context:
+        key = "max_completion_length"
+        line = recipe.report.lines.get(key)
+        where = f"{recipe.path} (--set)" if line == 0 else f"{recipe.path}:{line}" if line else str(recipe.path)
+        report.warnings.append(f"{where}: {key}: the longest prompt ({report.prompt_tokens['max']} tokens) plus "
+                               f"{report.budget['max_completion_length']} completion tokens is {longest}, beyond the "
+                               f"model's context of {context} tokens (fix: lower max_completion_length)")
     from r1cli.hardware import gpu_count
 
     gpus = gpu_count()

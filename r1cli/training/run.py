@@ -183,6 +183,24 @@ def log_to_file(path: Path, debug: bool = False) -> Iterator[None]:
         handler.close()
 
 
+_IMPORT_PRINTS: list[str] = []
+
+
+def _quiet_imports() -> list[str]:
+    """Import transformers' integrations with their import-time prints caught; return what they printed, once."""
+    import io
+    import sys
+
+    if "transformers.integrations.integration_utils" not in sys.modules:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            import transformers.integrations.integration_utils  # noqa: F401
+        _IMPORT_PRINTS.extend(printed.getvalue().splitlines())
+    said = list(_IMPORT_PRINTS)
+    _IMPORT_PRINTS.clear()
+    return said
+
+
 def _quiet_progress_bars(handler: logging.Handler) -> Callable[[], None]:
     """Switch off transformers', datasets' and the hub's tqdm bars (r1 names the phases instead); return the undo.
 
@@ -210,12 +228,8 @@ def _quiet_progress_bars(handler: logging.Handler) -> Callable[[], None]:
         if not are_progress_bars_disabled():
             disable_progress_bars()
             undo.append(enable_progress_bars)
-    if "transformers.integrations.integration_utils" not in sys.modules:
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            import transformers.integrations.integration_utils  # noqa: F401
-        for line in printed.getvalue().splitlines():
-            handler.emit(logging.LogRecord("transformers", logging.INFO, __file__, 0, line, None, None))
+    for line in _quiet_imports():
+        handler.emit(logging.LogRecord("transformers", logging.INFO, __file__, 0, line, None, None))
 
     def restore() -> None:
         for enable in undo:
@@ -650,6 +664,7 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
     from r1cli.training.distributed import on_main_process, start_process_group
     from r1cli.training.launch import is_main_process
 
+    _quiet_imports()  # issue 16: before anything imports TRL (its prints go to training.log, not the terminal)
     run = RunDirectory.of(recipe)
     output_dir = run.path
     # Under `accelerate launch` every process runs this; only the main one touches the run directory.
@@ -675,16 +690,20 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
             write_resolved_config(recipe, run, changes=changes, at=found)
         return found, changes, finished
 
+    from r1cli.training.build import prepare_parts
+
+    # What would fail before step 1 fails here, at the recipe's file:line, before the run directory is touched.
+    prepared = prepare_parts(recipe, output_dir, rewards=rewards)
     with held:
         checkpoint, changes, finished = on_main_process(start_run_dir)
         if finished:
             return on_main_process(lambda: _finish_without_training(recipe, run, checkpoint))
         return _train(recipe, run, checkpoint, changes, main=main, subscribers=subscribers, debug=debug, rewards=rewards,
-                      secrets=secret_values(recipe.values))
+                      secrets=secret_values(recipe.values), prepared=prepared)
 
 
 def _train(recipe: Recipe, run: RunDirectory, checkpoint: Path | None, changes: list, *, main: bool, subscribers,
-           debug: bool, rewards, secrets: set[str]) -> RunResult:
+           debug: bool, rewards, secrets: set[str], prepared=None) -> RunResult:
     from r1cli.hardware import has_gpu
     from r1cli.training.allocator import keep_freed_memory
     from r1cli.training.build import build_parts, build_trainer
@@ -710,7 +729,7 @@ def _train(recipe: Recipe, run: RunDirectory, checkpoint: Path | None, changes: 
         if not has_gpu():
             keep_freed_memory()
         try:
-            parts = build_parts(recipe, output_dir, rewards=rewards)
+            parts = build_parts(recipe, output_dir, rewards=rewards, prepared=prepared)
         except Exception as exc:
             if type(exc).__name__ == "SafetensorError":
                 raise _damaged_model(exc, recipe, None) from exc
