@@ -98,30 +98,46 @@ def print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+LABEL_CHARS = 24  # the model as the bar names it: enough to tell runs apart, short enough for 80 columns
+
+
+def short_label(label: str, limit: int = LABEL_CHARS) -> str:
+    """A model path or id shortened from the left ("…/runs/grpo"), keeping its most telling end."""
+    label = str(label).rstrip("/")
+    return label if len(label) <= limit else "…" + label[-(limit - 1):]
+
+
+def progress_columns() -> tuple:
+    """The bar's columns, sized for an 80-column terminal: what, bar, done/total, tokens/s, time left."""
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=16),
+        TextColumn("{task.fields[count]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+
+
 @contextlib.contextmanager
 def progress(label: str, enabled: bool = True) -> Iterator[Callable]:
-    """A bar on stderr driven by generation's progress events (items, items/s, tokens/s).
+    """A bar on stderr driven by generation's progress events (items done, tokens/s, time left).
 
+    Until the first event (the model is still loading) it says so instead of showing ``0/?``.
     A no-op callback when disabled or when stderr is not a terminal (logs stay clean).
     """
     if not enabled or not err_console.is_terminal:
         yield lambda event: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[items_s]:.2f} items/s · {task.fields[tokens_s]:,.0f} tokens/s"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"generating with {escape(label)}", total=None, items_s=0.0, tokens_s=0.0)
+    name = escape(short_label(label))
+    with Progress(*progress_columns(), console=err_console, transient=True) as bar:
+        task = bar.add_task(f"loading {name}", total=None, count="", rate="")
 
         def update(event) -> None:
-            bar.update(task, completed=event.items_done, total=event.items_total,
-                       items_s=event.items_per_s, tokens_s=event.tokens_per_s)
+            bar.update(task, description=f"generating {name}", completed=event.items_done, total=event.items_total,
+                       count=f"{event.items_done}/{event.items_total}", rate=f"{event.tokens_per_s:,.0f} tok/s")
 
         yield update
