@@ -228,6 +228,7 @@ class _Problems:
 
     def add(self, key: str | None, message: str, hint: str | None) -> None:
         line = self.recipe.report.lines.get(key) if key else None
+        message = message.removeprefix(f"{key}: ") if key else message  # the finding names the key itself
         self.findings.append(Finding("error", str(self.recipe.path), line, key, message, hint))
 
     @contextmanager
