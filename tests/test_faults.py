@@ -162,3 +162,94 @@ def test_score_output_whose_parent_is_a_file_is_refused_before_any_work(tmp_path
                                       "-o", str(tmp_path / "file" / "out.jsonl")])
     assert result.exit_code == 1 and "a parent of it is a file" in result.output, result.output
     assert (tmp_path / "file").read_text() == "x"
+
+
+# --- Ctrl-C on a --num-processes run: no torch-elastic traceback after r1's resume hint -----------------------
+
+# What accelerate's elastic launcher printed on stderr after a Ctrl-C on a real 2-process CPU run (trimmed).
+ELASTIC_STOP = """\
+W1130 12:38:47.306000 5646 torch/distributed/elastic/agent/server/api.py:753] Received 2 death signal, shutting down workers
+W1130 12:38:47.309000 5646 torch/distributed/elastic/multiprocessing/api.py:1028] Sending process 5667 closing signal SIGINT
+stopped: stopped by SIGINT at step 8; checkpoint saved in /tmp/run/checkpoint-8
+hint: resume with: r1 grpo grpo.yaml --resume --set num_processes=2
+Traceback (most recent call last):
+  File "<frozen runpy>", line 198, in _run_module_as_main
+  File "/venv/lib/python3.11/site-packages/torch/distributed/elastic/agent/server/api.py", line 745, in run
+    result = self._invoke_run(role)
+             ^^^^^^^^^^^^^^^^^^^^^^
+  File "/venv/lib/python3.11/site-packages/torch/distributed/elastic/multiprocessing/api.py", line 86, in _terminate_process_handler
+    raise SignalException(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)
+torch.distributed.elastic.multiprocessing.api.SignalException: Process 5646 got signal: 2
+"""
+CHILD_FAILED = """\
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/torch/distributed/run.py", line 1019, in run
+    elastic_launch(
+torch.distributed.elastic.multiprocessing.errors.ChildFailedError: 
+============================================================
+r1cli FAILED
+------------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  exitcode  : 1 (pid: 5667)
+============================================================
+"""
+WORKER_ERROR = """\
+error: cannot write /full/checkpoint-8/model.safetensors: no space left on device
+Traceback (most recent call last):
+  File "worker.py", line 3, in save
+ValueError: a real bug in a worker
+"""
+
+
+def test_the_launchers_report_of_a_requested_stop_is_dropped():
+    from r1cli.training.launch import filter_launcher_noise
+
+    kept = "".join(filter_launcher_noise((ELASTIC_STOP + CHILD_FAILED).splitlines(keepends=True), stopping=[2]))
+    assert kept.splitlines()[-1].startswith("hint: resume with:")  # r1's hint is the last word
+    assert "Traceback" not in kept and "elastic" not in kept and "=====" not in kept
+    # Without a signal nothing is hidden: a launcher failure r1 did not ask for stays visible.
+    assert "".join(filter_launcher_noise(CHILD_FAILED.splitlines(keepends=True), stopping=[])) == CHILD_FAILED
+    # After a signal, a worker's real error (a line, a traceback of its own) is still shown whole.
+    mixed = "".join(filter_launcher_noise((WORKER_ERROR + CHILD_FAILED).splitlines(keepends=True), stopping=[2]))
+    assert mixed == WORKER_ERROR
+
+
+def test_ctrl_c_through_the_relaunch_ends_with_the_hint(tmp_path, capfd):
+    """run_forwarding_signals with a stand-in launcher that prints what accelerate's does on SIGINT."""
+    import json
+    import os
+    import signal
+    import sys
+    import threading
+
+    from r1cli.training.launch import run_forwarding_signals
+
+    ready = tmp_path / "ready"
+    child = tmp_path / "launcher.py"
+    child.write_text(f"""\
+import pathlib, signal, sys, time
+def stop(signum, frame):
+    sys.stderr.write({json.dumps(ELASTIC_STOP + CHILD_FAILED)})
+    sys.exit(1)
+signal.signal(signal.SIGINT, stop)
+sys.stderr.write("W1130 12:38:40.000000 5646 torch/distributed/run.py:800] before any signal: shown\\n")
+sys.stderr.flush()
+pathlib.Path({str(ready)!r}).write_text("x")
+time.sleep(60)
+""")
+
+    def interrupt() -> None:
+        for _ in range(600):
+            if ready.exists():
+                break
+            threading.Event().wait(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the terminal sends it to r1
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    code = run_forwarding_signals([sys.executable, str(child)])
+    err = capfd.readouterr().err
+    assert code == 130
+    assert "before any signal: shown" in err
+    assert err.rstrip().splitlines()[-1].startswith("hint: resume with:"), err
+    assert "Traceback" not in err and "SignalException" not in err and "ChildFailedError" not in err

@@ -21,10 +21,12 @@ on the CPU with the gloo backend. Nothing here imports torch.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
-from typing import Mapping, Sequence
+import threading
+from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 from r1cli.config.launch import LaunchPlan
 
@@ -112,10 +114,17 @@ def run_forwarding_signals(command: Sequence[str], env: Mapping[str, str] | None
     launcher would signal them again: a second signal, which stops at once).
     The launcher hands the first signal to every worker once: each saves a
     checkpoint at the end of its step and stops. A second signal goes to
-    every process of the session: stop now.
+    every process of the session: stop now. The child's stderr passes through
+    :func:`filter_launcher_noise`: once a signal was received, the elastic
+    launcher's own log lines and traceback (its ``SignalException`` or
+    ``ChildFailedError`` report of the stop r1 asked for) are dropped, so r1's
+    resume hint is the last thing said; everything else is shown as it comes.
     """
-    process = subprocess.Popen(list(command), env=None if env is None else dict(env), start_new_session=True)
+    process = subprocess.Popen(list(command), env=None if env is None else dict(env), start_new_session=True,
+                               stderr=subprocess.PIPE)
     received: list[int] = []
+    pump = threading.Thread(target=_pump_stderr, args=(process.stderr, sys.stderr, received), daemon=True)
+    pump.start()
 
     def forward(signum, frame) -> None:
         received.append(signum)
@@ -130,6 +139,7 @@ def run_forwarding_signals(command: Sequence[str], env: Mapping[str, str] | None
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         code = process.wait()
+        pump.join()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -137,3 +147,62 @@ def run_forwarding_signals(command: Sequence[str], env: Mapping[str, str] | None
         code = 128 - code  # killed by a signal: the shell's convention
     # The launcher reports a stopped worker as a plain failure; say "interrupted" like a one-process run.
     return 130 if received and code != 0 else code
+
+
+_ELASTIC_LOG = re.compile(r"^[DIWEF]\d{4} [\d:.]+ +\d+ .*torch/distributed/elastic/")
+_ELASTIC_ERROR = "torch.distributed.elastic."
+_TRACEBACK = "Traceback (most recent call last):"
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+
+
+def filter_launcher_noise(lines: Iterable[str], stopping: Sequence[int]) -> Iterator[str]:
+    """The child's stderr lines, without the elastic launcher's report of a stop r1 asked for.
+
+    While ``stopping`` is empty (no signal received) every line passes. After a
+    signal, the launcher's log lines (``W1130 ... torch/distributed/elastic/...``)
+    are dropped, and so is a traceback whose exception is the launcher's own
+    (``torch.distributed.elastic...SignalException`` / ``ChildFailedError``, with
+    the ``=====`` failure table after it). Any other traceback or line (a real
+    error in a worker) is passed on whole.
+    """
+    block: list[str] = []
+    table_rules = 0  # "=====" lines still to drop after a ChildFailedError
+    for line in lines:
+        if not stopping:
+            yield line
+            continue
+        bare = line.rstrip("\r\n")
+        if table_rules:
+            table_rules -= bare.startswith("====")
+            continue
+        if block:
+            if not bare or bare[0].isspace() or bare.startswith((_TRACEBACK, *_CHAINED)) or bare.startswith("^"):
+                block.append(line)
+                continue
+            if _ELASTIC_ERROR in bare:  # the launcher's exception: drop the whole traceback
+                block = []
+                table_rules = 2 if "ChildFailedError" in bare else 0
+                continue
+            yield from block
+            block = []
+            yield line
+            continue
+        if _ELASTIC_LOG.match(bare):
+            continue
+        if bare == _TRACEBACK:
+            block = [line]
+            continue
+        yield line
+    yield from block
+
+
+def _pump_stderr(source: IO[bytes], target: IO[str], stopping: Sequence[int]) -> None:
+    """Copy the child's stderr to ours line by line, through :func:`filter_launcher_noise`."""
+    lines = (raw.decode("utf-8", errors="replace") for raw in iter(source.readline, b""))
+    for line in filter_launcher_noise(lines, stopping):
+        try:
+            target.write(line)
+            target.flush()
+        except (OSError, ValueError):
+            pass  # our stderr is gone: keep draining so the child never blocks on a full pipe
+    source.close()
