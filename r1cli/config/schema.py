@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings, setting_spec
 from r1cli.rewards.calculator import DEFAULT_REWARDS
+from r1cli.rewards.calling import DEFAULT_REWARD_TIMEOUT
 
 GROUPS = {
     "run": "Run",
@@ -119,6 +120,9 @@ class R1Config:
         help="One weight per reward function; None weighs each 1.0. The total is TRL's weighted sum.")
     reward_kwargs: dict[str, dict] = key(group="rewards", factory=dict, example={"length": {"target": 300}},
         help="Parameters per reward, e.g. {length: {target: 300, sigma: 150}}; see the reward reference.")
+    reward_timeout: float | None = key(DEFAULT_REWARD_TIMEOUT, group="rewards", min=0.0,
+        help="Seconds one reward call (one batch) may run; 0 or null: no limit. Past it, training stops "
+             "(checkpoint kept) and r1 score leaves the rows unscored (t/o).")
     # -- reject sampling (defaults, choices and ranges: RejectSamplingSettings) ------------
     use_reject_sampling: bool = feature_key(RejectSamplingSettings, "use_reject_sampling", group="reject_sampling",
         help="Regenerate or replace prompt groups that carry no learning signal (zero reward spread).")
