@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from r1cli.cli import app
 from r1cli.config import validate_recipe
-from r1cli.config.templates import TEMPLATES
+from r1cli.config.templates import DEFAULT_TEMPLATE, TEMPLATES
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def test_each_template_writes_a_valid_commented_recipe(tmp_path):
 
 def test_flags_change_the_recipe(tmp_path):
     path = tmp_path / "r.yaml"
-    result = runner.invoke(app, ["init", str(path), "-t", "gsm8k", "-y", "--model", "Qwen/Qwen2.5-0.5B-Instruct",
+    result = runner.invoke(app, ["init", str(path), "--template", "gsm8k", "-y", "--model", "Qwen/Qwen2.5-0.5B-Instruct",
                                  "--rewards", "accuracy,format", "--weights", "1,0.2", "--no-reject-sampling",
                                  "--hardware", "zero3", "--logging", "wandb", "--output-dir", "runs/x"])
     assert result.exit_code == 0, result.output
@@ -47,7 +47,7 @@ def test_flags_change_the_recipe(tmp_path):
 
 def test_changing_rewards_drops_mismatched_template_weights(tmp_path):
     path = tmp_path / "r.yaml"
-    assert runner.invoke(app, ["init", str(path), "-t", "quickstart", "-y", "--rewards", "accuracy"]).exit_code == 0
+    assert runner.invoke(app, ["init", str(path), "--template", "quickstart", "-y", "--rewards", "accuracy"]).exit_code == 0
     values = yaml.safe_load(path.read_text())
     assert values["reward_funcs"] == ["accuracy"] and "reward_weights" not in values
 
@@ -63,13 +63,13 @@ def test_refuses_to_overwrite_without_force(tmp_path):
 
 def test_an_invalid_result_is_not_written(tmp_path):
     path = tmp_path / "r.yaml"
-    result = runner.invoke(app, ["init", str(path), "-y", "--rewards", "accuracy,no_such_reward"])
+    result = runner.invoke(app, ["init", str(path), "--template", "quickstart", "-y", "--rewards", "accuracy,no_such_reward"])
     assert result.exit_code == 1 and "not written" in result.output
     assert not path.exists()
 
 
 def test_unknown_template_and_bad_flags_are_usage_errors(tmp_path):
-    assert runner.invoke(app, ["init", str(tmp_path / "a.yaml"), "-t", "nope", "-y"]).exit_code == 2
+    assert runner.invoke(app, ["init", str(tmp_path / "a.yaml"), "--template", "nope", "-y"]).exit_code == 2
     assert runner.invoke(app, ["init", str(tmp_path / "a.yaml"), "-y", "--hardware", "tpu"]).exit_code == 2
     assert runner.invoke(app, ["init", str(tmp_path / "a.yaml"), "-y", "--weights", "a,b"]).exit_code == 2
 
@@ -87,7 +87,7 @@ def test_wizard_enter_through_gives_the_template(tmp_path, monkeypatch):
         def __init__(self, default):
             self.default = default
 
-        def ask(self):
+        def unsafe_ask(self):
             return self.default
 
     def fake(kind):
@@ -104,8 +104,11 @@ def test_wizard_enter_through_gives_the_template(tmp_path, monkeypatch):
     result = runner.invoke(app, ["init", str(path)])
     assert result.exit_code == 0, result.output
     written = yaml.safe_load(path.read_text())
-    template = yaml.safe_load((TEMPLATES_DIR() / TEMPLATES["quickstart"]).read_text())
-    assert written == template
+    first = next(iter(TEMPLATES))
+    assert first == DEFAULT_TEMPLATE  # offered first, taken by Enter: runnable on its own (no earlier step)
+    template = yaml.safe_load((TEMPLATES_DIR() / TEMPLATES[first]).read_text())
+    assert written == template and not template["model_name_or_path"].startswith("runs/")
+    assert "# A cold start, not a full SFT" in path.read_text()  # the template's own comments are kept
 
 
 def TEMPLATES_DIR():

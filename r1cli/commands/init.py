@@ -35,7 +35,7 @@ def init(
 ) -> None:
     """Write a commented, validated recipe YAML from a template."""
     from r1cli.config.scaffold import HARDWARE, LOGGING, InitChoices, build_values, write_recipe
-    from r1cli.config.templates import get_template, list_templates
+    from r1cli.config.templates import DEFAULT_TEMPLATE, get_template, list_templates
     from r1cli.errors import UsageError
     from r1cli.ui.console import console
 
@@ -57,8 +57,8 @@ def init(
     if interactive and template is None:
         from r1cli.ui.wizard import choose_template
 
-        template = choose_template("quickstart")
-    chosen = get_template(template or "quickstart")
+        template = choose_template(DEFAULT_TEMPLATE)
+    chosen = get_template(template or DEFAULT_TEMPLATE)
     split = lambda text: [p.strip() for p in text.split(",") if p.strip()] if text else None  # noqa: E731
     try:
         weights_list = [float(w) for w in split(weights)] if weights else None
@@ -72,5 +72,6 @@ def init(
 
         choices = run_wizard(chosen)
     values = build_values(chosen, choices)
-    write_recipe(path, values, title=f"r1 recipe from the '{chosen.name}' template: {chosen.description}", force=force)
+    write_recipe(path, values, title=f"r1 recipe from the '{chosen.name}' template: {chosen.description}", force=force,
+                 comments=chosen.comments())
     console.print(f"[green]✓[/] wrote {path} (template: {chosen.name}); next: [bold]r1 validate {path}[/]")

@@ -17,7 +17,7 @@ from r1cli.config.templates import Template, render_recipe
 from r1cli.run_dir import RunDirectory
 
 HARDWARE = {
-    "cpu": "CPU only (this laptop; slow but works anywhere)",
+    "cpu": "CPU only (slow, but works anywhere)",
     "gpu": "one GPU",
     "zero2": "several GPUs, DeepSpeed ZeRO-2",
     "zero3": "several GPUs, DeepSpeed ZeRO-3 (large models)",
@@ -51,8 +51,18 @@ def _hardware(values: dict[str, Any], profile: str) -> None:
         values["accelerate_config"] = profile
 
 
+# Keys that describe the template's own data: wrong for any other dataset.
+DATA_KEYS = ("dataset_config", "dataset_prompt_column", "dataset_solution_column", "dataset_train_split")
+EVAL_KEYS = ("eval_dataset_name", "eval_dataset_split", "eval_steps", "eval_on_start")
+
+
 def build_values(template: Template, choices: InitChoices) -> dict[str, Any]:
     values = template.values()
+    if choices.dataset is not None and choices.dataset != values.get("dataset_name"):
+        # Another dataset: the template's config, columns and real-time eval data (e.g. `dataset_config: add`,
+        # `eval_dataset_name: arithmetic`) belong to its data, not this one. Eval stays off unless chosen.
+        for name in DATA_KEYS + (EVAL_KEYS if choices.eval_dataset is None else ()):
+            values.pop(name, None)
     simple = {"model_name_or_path": choices.model, "dataset_name": choices.dataset,
               "dataset_prompt_column": choices.prompt_column, "dataset_solution_column": choices.solution_column,
               "reward_funcs": choices.rewards, "output_dir": choices.output_dir,
@@ -82,14 +92,15 @@ def build_values(template: Template, choices: InitChoices) -> dict[str, Any]:
     return values
 
 
-def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False) -> None:
+def write_recipe(path: Path, values: dict[str, Any], title: str, *, force: bool = False,
+                 comments: dict[str, list[str]] | None = None) -> None:
     """Validate the rendered recipe first; write it atomically only if it is valid."""
     from r1cli.config.validate import validate_recipe
     from r1cli.errors import ConfigError
     from r1cli.files import atomic_write_text, refuse_overwrite
 
     refuse_overwrite(path, force)
-    text = render_recipe(values, title)
+    text = render_recipe(values, title, comments)
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / path.name
         probe.write_text(text, encoding="utf-8")

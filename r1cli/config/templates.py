@@ -21,13 +21,16 @@ from r1cli.config.schema import GROUPS, R1_KEYS
 from r1cli.config.trl_fields import trl_fields
 from r1cli.errors import UsageError
 
-# Short template names -> file under templates/. The quickstart is two recipes run in turn.
+# Short template names -> file under templates/, in the order they are offered. The quickstart is two
+# recipes run in turn: step 1 (SFT) first, since step 2 trains the model step 1 makes.
 TEMPLATES = {
-    "quickstart": "quickstart/grpo.yaml",
     "quickstart-sft": "quickstart/sft.yaml",
+    "quickstart": "quickstart/grpo.yaml",
     "gsm8k": "gsm8k/grpo.yaml",
     "custom": "custom/grpo.yaml",
 }
+# The template the wizard offers first and `r1 init --yes` takes: runnable on its own, on a laptop.
+DEFAULT_TEMPLATE = "quickstart-sft"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,22 @@ class Template:
 
     def values(self) -> dict[str, Any]:
         return yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+
+    def comments(self) -> dict[str, list[str]]:
+        """The template's own comment lines, by the top-level key they stand above (its description excluded)."""
+        found: dict[str, list[str]] = {}
+        pending: list[str] = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#"):
+                if "description:" not in line:
+                    pending.append(line)
+            elif line and not line[0].isspace() and ":" in line:
+                if pending:
+                    found[line.partition(":")[0].strip()] = pending
+                pending = []
+            elif not line.strip():
+                pending = []
+        return found
 
 
 def templates_dir() -> Path:
@@ -78,8 +97,9 @@ def _group_of(name: str) -> str:
     return R1_KEYS[name].metadata["group"] if name in R1_KEYS else "trl"
 
 
-def render_recipe(values: dict[str, Any], title: str) -> str:
-    """Commented YAML: keys grouped like the schema, each with its help line above it."""
+def render_recipe(values: dict[str, Any], title: str, comments: dict[str, list[str]] | None = None) -> str:
+    """Commented YAML: keys grouped like the schema, each with its help line above it, and the template's
+    own comments (``comments``: key -> comment lines, from :meth:`Template.comments`) kept above their key."""
     order = list(GROUPS) + ["trl"]
     names = sorted(values, key=lambda n: (order.index(_group_of(n)), list(R1_KEYS).index(n) if n in R1_KEYS else 0, n))
     out = [f"# {title}", "# Every key is documented in the README's config reference; `r1 validate` checks this file.", ""]
@@ -93,6 +113,7 @@ def render_recipe(values: dict[str, Any], title: str) -> str:
         help_text = _help_for(name)
         if help_text:
             out.append(f"# {help_text}")
+        out += (comments or {}).get(name, [])
         dumped = yaml.safe_dump({name: values[name]}, sort_keys=False, allow_unicode=True, width=100).rstrip()
         out.append(dumped)
     return "\n".join(out) + "\n"
