@@ -67,7 +67,7 @@ def test_big_integer_arithmetic_is_interrupted_on_the_main_thread():
     assert time.monotonic() - started < 2.0
 
 
-def test_nested_calls_run_under_the_outer_limit():
+def test_nested_calls_run_under_the_outer_limit_when_it_comes_first():
     started = time.monotonic()
     with pytest.raises(TimeLimitExceeded):
         call_with_time_limit(0.2, call_with_time_limit, 10.0, busy, 5)
@@ -89,3 +89,16 @@ def test_no_limit_and_an_existing_timer_is_given_back():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_a_shorter_inner_limit_expires_inside_an_outer_one_and_the_outer_still_holds():
+    def inner_times_out():
+        with pytest.raises(TimeLimitExceeded):
+            call_with_time_limit(0.1, busy, 5)
+        return "inner expired"
+
+    assert call_with_time_limit(5.0, inner_times_out) == "inner expired"
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(0.4, lambda: [call_with_time_limit(0.1, busy, 0.05) for _ in range(100)])
+    assert time.monotonic() - started < 2.0

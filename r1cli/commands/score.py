@@ -30,6 +30,7 @@ def score(
     show_best: Annotated[int, typer.Option("--show-best", min=0, help="Print the N rows with the highest total.")] = 0,
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Score in N processes (0: one per CPU core).")] = 1,
     skip_invalid: SkipInvalidOpt = False,
+    reward_timeout: Annotated[float | None, typer.Option("--reward-timeout", min=0.0, help="Seconds one reward call (up to 64 rows) may run; past it those rows are unscored (t/o). Default: the recipe's reward_timeout, else 300; 0: no limit.", show_default=False)] = None,
 ) -> None:
     """Score a JSONL file of completions: per-reward statistics, the weighted total, and suspicious patterns.
 
@@ -43,6 +44,8 @@ def score(
 
     names, weight_list = reward_flags(rewards, weights)
     request = score_request(config, overrides, names=names, weights=weight_list, solution_column=solution_column)
+    if reward_timeout is not None:
+        request.calc.reward_timeout = reward_timeout or None
     unsaved = None
     with score_view.progress(enabled=not json_out) as on_progress:
         try:

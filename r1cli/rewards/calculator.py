@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from r1cli.errors import RewardError
+from r1cli.rewards.calling import DEFAULT_REWARD_TIMEOUT, CallReport, guarded_call
 from r1cli.rewards.registry import RewardSpec, check_reward_kwargs, get_reward_spec
 from r1cli.rewards.timeout import timeout_count
 
@@ -39,28 +40,45 @@ class BoundReward:
     after the wrapped function (so two ``length`` rewards would collide), and a
     closure cannot be pickled. This pickles as (reference, parameters, name) and
     is resolved again on unpickling, so it also travels to spawned processes.
+
+    Every call is a guarded call (:func:`r1cli.rewards.calling.guarded_call`): under
+    ``timeout`` seconds, exits and exceptions turned into a ``RewardCallError``, values
+    checked, non-finite ones left out (None); ``last_report`` says what the last call did.
+    In training, a custom reward's share of non-finite values is logged as
+    ``rewards/<name>/nonfinite`` through TRL's ``log_metric``.
     """
 
-    def __init__(self, spec: RewardSpec, kwargs: dict, name: str):
+    def __init__(self, spec: RewardSpec, kwargs: dict, name: str, timeout: float | None = DEFAULT_REWARD_TIMEOUT):
         self.spec = spec
         self.kwargs = spec.resolved_kwargs(kwargs)
         self.__name__ = name
         self.__doc__ = spec.func.__doc__
+        self.timeout = timeout
+        self.last_report = CallReport()
 
     def __call__(self, completions: Sequence[Any], **columns: Any) -> list[float | None]:
+        if self.spec.verifies_answers and self.spec.source == "builtin":
+            # math-verify and sympy load before the clock starts: an import cut short by reward_timeout
+            # would leave half-initialised modules behind for every later call.
+            import math_verify  # noqa: F401
         # Bound parameters win over a dataset column that happens to share their name.
-        return self.spec.func(completions, **{**columns, **self.kwargs})
+        values, self.last_report = guarded_call(self.spec.func, self.__name__, completions,
+                                                {**columns, **self.kwargs}, timeout=self.timeout)
+        log_metric = columns.get("log_metric")
+        if self.spec.source != "builtin" and callable(log_metric) and values:
+            log_metric(f"rewards/{self.__name__}/nonfinite", self.last_report.nonfinite / len(values))
+        return values
 
     def __reduce__(self):
-        return (_rebind, (self.spec.ref, self.kwargs, self.__name__))
+        return (_rebind, (self.spec.ref, self.kwargs, self.__name__, self.timeout))
 
     def __repr__(self) -> str:
         return f"BoundReward({self.__name__!r}, {self.spec.ref!r}, {self.kwargs!r})"
 
 
-def _rebind(ref: str, kwargs: dict, name: str) -> BoundReward:
+def _rebind(ref: str, kwargs: dict, name: str, timeout: float | None = DEFAULT_REWARD_TIMEOUT) -> BoundReward:
     # Unpickling imports this module, hence the r1cli.rewards package: the built-ins are registered.
-    return BoundReward(get_reward_spec(ref), kwargs, name)
+    return BoundReward(get_reward_spec(ref), kwargs, name, timeout)
 
 
 @dataclass
@@ -70,6 +88,8 @@ class RewardScores:
     ``total`` is TRL's ``(rewards_per_func * weights).nansum(dim=1)``: a ``None``
     score contributes nothing, and a completion for which every reward returned
     ``None`` gets NaN (TRL marks it unscorable and gives it no advantage).
+    ``timeouts`` counts completions left unscored by a time limit (an answer check, or a
+    whole call past ``reward_timeout``); ``nonfinite`` counts NaN/inf/huge values left out.
     """
 
     names: list[str]
@@ -77,6 +97,7 @@ class RewardScores:
     per_reward: dict[str, list[float | None]]
     total: list[float]
     timeouts: dict[str, int] = field(default_factory=dict)
+    nonfinite: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.total)
@@ -91,7 +112,8 @@ class RewardScores:
         return cls(list(first.names), list(first.weights),
                    {name: [v for p in parts for v in p.per_reward[name]] for name in first.names},
                    [t for p in parts for t in p.total],
-                   {name: sum(p.timeouts.get(name, 0) for p in parts) for name in first.names})
+                   {name: sum(p.timeouts.get(name, 0) for p in parts) for name in first.names},
+                   {name: sum(p.nonfinite.get(name, 0) for p in parts) for name in first.names})
 
 
 def weighted_total(values: Sequence[float | None], weights: Sequence[float]) -> float:
@@ -105,12 +127,23 @@ def weighted_total(values: Sequence[float | None], weights: Sequence[float]) -> 
 class RewardCalculator:
     """Scores completions with a fixed list of rewards and weights."""
 
-    def __init__(self, specs: list[RewardSpec], weights: list[float], kwargs: list[dict]):
+    def __init__(self, specs: list[RewardSpec], weights: list[float], kwargs: list[dict],
+                 reward_timeout: float | None = DEFAULT_REWARD_TIMEOUT):
         self.specs = specs
         self.weights = [float(w) for w in weights]
         self.names = _metric_names([s.name for s in specs])
         self.kwargs = [s.resolved_kwargs(k) for s, k in zip(specs, kwargs)]
-        self.funcs = [BoundReward(s, k, n) for s, k, n in zip(specs, kwargs, self.names)]
+        self.funcs = [BoundReward(s, k, n, reward_timeout) for s, k, n in zip(specs, kwargs, self.names)]
+
+    @property
+    def reward_timeout(self) -> float | None:
+        """Seconds one call of each reward may run (``reward_timeout``; None or 0: no limit)."""
+        return self.funcs[0].timeout if self.funcs else DEFAULT_REWARD_TIMEOUT
+
+    @reward_timeout.setter
+    def reward_timeout(self, seconds: float | None) -> None:
+        for func in self.funcs:
+            func.timeout = seconds
 
     @property
     def accuracy_name(self) -> str | None:
@@ -133,7 +166,7 @@ class RewardCalculator:
         if self.accuracy_name is not None:
             return self
         spec = get_reward_spec(VERIFIER)
-        return RewardCalculator([spec, *self.specs], [0.0, *self.weights], [{}, *self.kwargs])
+        return RewardCalculator([spec, *self.specs], [0.0, *self.weights], [{}, *self.kwargs], self.reward_timeout)
 
     def describe(self) -> list[tuple[str, float]]:
         """``(metric name, weight)`` per reward, in order: what a dashboard or a report lists."""
@@ -157,27 +190,17 @@ class RewardCalculator:
         n = len(completions)
         per_reward: dict[str, list[float | None]] = {}
         timeouts: dict[str, int] = {}
+        nonfinite: dict[str, int] = {}
         for name, func in zip(self.names, self.funcs):
             before = timeout_count()
-            values = func(completions, **columns)
-            timeouts[name] = timeout_count() - before
-            if values is None or len(values) != n:
-                got = "None" if values is None else f"{len(values)} values"
-                raise RewardError(f"reward {name!r} returned {got} for {n} completions", hint="a reward returns one value (or None) per completion")
-            per_reward[name] = [_clean(v, name) for v in values]
+            # A guarded call: a RewardCallError for a failure, None for a non-finite value (see rewards.calling).
+            per_reward[name] = func(completions, **columns)
+            report = func.last_report
+            # A whole call past reward_timeout leaves every completion unscored; else the answer checks that timed out.
+            timeouts[name] = n if report.timed_out else timeout_count() - before
+            nonfinite[name] = report.nonfinite
         totals = [weighted_total([per_reward[name][i] for name in self.names], self.weights) for i in range(n)]
-        return RewardScores(list(self.names), list(self.weights), per_reward, totals, timeouts)
-
-
-def _clean(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise RewardError(f"reward {name!r} returned {value!r}, not a number or None") from None
-    # TRL turns None into NaN; here NaN becomes None so that both mean "left out".
-    return None if math.isnan(number) else number
+        return RewardScores(list(self.names), list(self.weights), per_reward, totals, timeouts, nonfinite)
 
 
 def _metric_names(names: list[str]) -> list[str]:
@@ -193,13 +216,15 @@ def get_reward_calculator(
     reward_funcs: Sequence[str],
     reward_weights: Sequence[float] | None = None,
     reward_kwargs: dict[str, dict] | None = None,
+    reward_timeout: float | None = DEFAULT_REWARD_TIMEOUT,
 ) -> RewardCalculator:
     """Resolve, validate and bind rewards.
 
     ``reward_kwargs`` maps a reward, as named in ``reward_funcs``, to its
     parameters; a metric name (``length_2``) targets one of several copies and
     wins over the plain name. Raises :class:`RewardError` on unknown names, bad
-    parameters, or a weight count that does not match.
+    parameters, or a weight count that does not match. ``reward_timeout``: seconds one call of
+    each reward may run (the recipe key of that name; None or 0: no limit).
     """
     if isinstance(reward_funcs, str):
         reward_funcs = [reward_funcs]
@@ -233,4 +258,4 @@ def get_reward_calculator(
             params.update((reward_kwargs or {}).get(key) or {})
         check_reward_kwargs(spec.ref, params)
         bound.append(params)
-    return RewardCalculator(specs, weights, bound)
+    return RewardCalculator(specs, weights, bound, reward_timeout)

@@ -34,6 +34,7 @@ from typing import Any
 
 from r1cli.errors import RewardError
 from r1cli.rewards.calling import RESERVED_KWARGS  # TRL's own reward arguments: never tunables
+from r1cli.rewards.calling import exit_message, no_exit
 from r1cli.rewards.params import REQUIRED, Param, ParamSpec, bounds_problem, type_hints, type_problem
 
 ENTRY_POINT_GROUP = "r1cli.rewards"
@@ -293,9 +294,15 @@ def _spec_from_path(ref: str) -> RewardSpec:
 
 def _import_module(name: str) -> types.ModuleType:
     try:
-        return importlib.import_module(name)
+        with no_exit():
+            return importlib.import_module(name)
     except ImportError as exc:
         raise RewardError(f"cannot import reward module {name!r}: {exc}") from None
+    except BaseException as exc:
+        said = exit_message(exc)
+        if said is None:
+            raise
+        raise RewardError(f"importing reward module {name!r} failed: it {said}") from None
 
 
 def _import_file(target: str) -> types.ModuleType:
@@ -314,13 +321,21 @@ def _import_file(target: str) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
     try:
-        spec.loader.exec_module(module)
+        with no_exit():  # sys.exit or os._exit at import time is reported, not obeyed
+            spec.loader.exec_module(module)
     except RewardError:
         del sys.modules[mod_name]
         raise
     except Exception as exc:
         del sys.modules[mod_name]
         raise RewardError(f"importing reward file {target} failed: {type(exc).__name__}: {exc}") from None
+    except BaseException as exc:
+        del sys.modules[mod_name]
+        said = exit_message(exc)
+        if said is None:  # KeyboardInterrupt
+            raise
+        raise RewardError(f"importing reward file {target} failed: it {said}",
+                          hint="a reward file defines functions; it must not end the process") from None
     return module
 
 

@@ -8,7 +8,8 @@ explicit ``weights`` over ``reward_weights`` (the recipe's weights belong to
 its own list, so they apply only when its list is used). The recipe's
 ``reward_kwargs`` apply to whichever of its rewards are chosen. A reward whose
 parameter is relative to the generation budget (``soft_overlong_punishment``)
-defaults it to the recipe's ``max_completion_length``. The result is one
+defaults it to the recipe's ``max_completion_length``; every reward call runs under the recipe's
+``reward_timeout`` (:data:`r1cli.rewards.calling.DEFAULT_REWARD_TIMEOUT` without one). The result is one
 :class:`~r1cli.rewards.calculator.RewardCalculator`, handed to every consumer.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from r1cli.rewards.calculator import DEFAULT_REWARDS, RewardCalculator, get_reward_calculator
+from r1cli.rewards.calling import DEFAULT_REWARD_TIMEOUT
 
 # reward name -> (its parameter, the recipe key whose value it defaults to)
 RECIPE_DEFAULTED_PARAMS = {"soft_overlong_punishment": ("max_completion_len", "max_completion_length")}
@@ -42,4 +44,6 @@ def calculator_for(
     for reward, (param, key) in RECIPE_DEFAULTED_PARAMS.items():
         if reward in names and recipe.get(key):
             kwargs.setdefault(reward, {}).setdefault(param, recipe[key])
-    return get_reward_calculator(names, list(weights) if weights is not None else None, kwargs or None)
+    timeout = recipe.get("reward_timeout", DEFAULT_REWARD_TIMEOUT)
+    return get_reward_calculator(names, list(weights) if weights is not None else None, kwargs or None,
+                                 reward_timeout=timeout)

@@ -57,18 +57,24 @@ def _record_expiry() -> None:
 def call_with_time_limit(seconds: float | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Return ``fn(*args, **kwargs)``, or raise :class:`TimeLimitExceeded` after ``seconds``.
 
-    ``seconds`` of ``None`` or ``<= 0`` means no limit. Calls nested inside a
-    limited call run under the outer limit only.
+    ``seconds`` of ``None`` or ``<= 0`` means no limit. Limits nest: a call
+    inside a limited call (an answer check inside a whole reward call, see
+    :mod:`r1cli.rewards.calling`) gets its own, shorter limit; when the outer
+    limit would expire first, the inner call runs under the outer one only.
     """
-    if seconds is None or seconds <= 0 or getattr(_local, "active", False):
+    if seconds is None or seconds <= 0:
         return fn(*args, **kwargs)
-    _local.active = True
+    now = time.monotonic()
+    outer = getattr(_local, "deadline", None)
+    if outer is not None and outer - now <= seconds:
+        return fn(*args, **kwargs)
+    _local.deadline = now + seconds
     try:
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             return _with_alarm(seconds, fn, args, kwargs)
         return _with_watchdog(seconds, fn, args, kwargs)
     finally:
-        _local.active = False
+        _local.deadline = outer
 
 
 # After the first expiry, raise again at this interval until the call gives up.

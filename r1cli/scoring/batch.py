@@ -12,10 +12,16 @@ custom reward sees here what it sees in training. With ``answers=True`` (what
 back too: :func:`r1cli.rewards.math_answers.parse_answer` remembers the parses
 the ``accuracy`` reward has just made, so no answer is parsed twice, and the
 score stays the reward's own (one definition of "correct").
+
+A non-finite value (NaN, +-inf, beyond +-1e9) is left out like None (the rule of
+:mod:`r1cli.rewards.calling`); the first batch in a process that has one says so
+once per reward, on stderr (``r1cli.rewards`` log), so a file of NaNs never
+passes for a file of Nones.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -35,6 +41,8 @@ class Batch:
 # reward makes is still remembered (math_answers keeps the last 2,048) when the answer is asked for.
 ANSWER_SLICE = 1_024
 
+_warned_nonfinite: set[str] = set()  # rewards already said to return non-finite values, in this process
+
 
 def score_batch(
     calc: RewardCalculator,
@@ -46,6 +54,19 @@ def score_batch(
     answers: bool = False,
 ) -> Batch:
     """Score ``completions`` with ``calc``; with ``answers``, also each completion's parsed answer (see the module doc)."""
+    batch = _score_batch(calc, completions, prompts=prompts, completion_ids=completion_ids, columns=columns,
+                         answers=answers)
+    for name, count in batch.scores.nonfinite.items():
+        if count and name not in _warned_nonfinite:
+            _warned_nonfinite.add(name)
+            logging.getLogger("r1cli.rewards").warning(
+                "warning: reward %r returned NaN, inf or a value beyond +-1e9 for %d of %d rows of a batch; "
+                "such values are left out, like None", name, count, len(completions))
+    return batch
+
+
+def _score_batch(calc: RewardCalculator, completions: Sequence[Any], *, prompts, completion_ids, columns,
+                 answers: bool) -> Batch:
     if not answers:
         arguments = call_arguments(completions, prompts=prompts, completion_ids=completion_ids, columns=columns)
         return Batch(calc.score(completions, **arguments))
