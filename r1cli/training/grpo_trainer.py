@@ -39,6 +39,15 @@ describe the first round only, the policy's unfiltered behaviour; the extra
 rounds are logged only through ``reject_sampling/*`` (``reward_mean_after``,
 ``zero_spread_frac_after``) and ``num_tokens``, which counts every generated token.
 
+Reward failures: r1's rewards are guarded calls (:mod:`r1cli.rewards.calling`). A reward
+that raises, exits or returns something that is not one number per completion, a
+call past ``reward_timeout``, and a call whose every value is non-finite (NaN, inf,
+beyond +-1e9: a reward that teaches nothing) raise a ``RewardCallError`` naming the
+reward and the step; ``r1 grpo`` stops there, keeping the last complete checkpoint.
+Some non-finite values are left out like None and logged as ``rewards/<name>/nonfinite``
+(share of the batch, custom rewards); a completion every reward leaves out gets no
+advantage (TRL's rule for None).
+
 Real-time evaluation (``eval_dataset`` + ``eval_steps`` and/or ``eval_on_start``)
 generates greedily for up to ``max_eval_samples`` prompts and logs ``eval/*``
 metrics computed with the trainer's own reward functions (``realtime_eval.py``);
@@ -57,10 +66,26 @@ from trl import GRPOTrainer
 
 from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError
+from r1cli.rewards.calling import RewardCallError
 from r1cli.training import batch_ops
 from r1cli.training.flags import RunFlags
 from r1cli.training.realtime_eval import RealtimeEval, RealtimeEvalCallback, check_eval_dataset, run_realtime_eval
 from r1cli.training.reject_sampling import Layout, RejectStats, run_rounds
+
+
+def check_reward_calls(reward_funcs, step: str) -> None:
+    """Stop training on a reward call that timed out or returned only non-finite values (see the module doc)."""
+    for func in reward_funcs:
+        report = getattr(func, "last_report", None)  # r1's guarded rewards (BoundReward) say what their last call did
+        if report is None or not report.n:
+            continue
+        name = func.__name__
+        if report.timed_out:
+            raise RewardCallError.of(name, f"did not return within reward_timeout ({func.timeout:g}s)",
+                                     hint="raise reward_timeout, or make the reward faster").at(step)
+        if report.nonfinite == report.n:
+            raise RewardCallError.of(name, f"returned no finite value ({report.first_nonfinite!r} and the like) for "
+                                           f"any of the {report.n} completions").at(step)
 
 
 _REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
@@ -150,7 +175,12 @@ class EnhancedGRPOTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         # Keep the gathered per-function rewards: reject sampling judges groups on them.
-        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        step = f"at step {self.state.global_step + 1}"
+        try:
+            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        except RewardCallError as exc:
+            raise exc.at(step) from exc.__cause__
+        check_reward_calls(self.reward_funcs, step)
         self._last_rewards_per_func = rewards
         return rewards
 

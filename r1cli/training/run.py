@@ -785,6 +785,13 @@ def _train(recipe: Recipe, run: RunDirectory, checkpoint: Path | None, changes: 
         except Exception as exc:
             if type(exc).__name__ == "SafetensorError":
                 raise _damaged_model(exc, recipe, checkpoint) from exc
+            from r1cli.rewards.calling import RewardCallError  # issue 13: a failing reward stops the run cleanly
+
+            if isinstance(exc, RewardCallError):
+                last = run.last_checkpoint()
+                raise exc.at(exc.where, hint=f"last complete checkpoint: {last.name}; fix the reward, then: r1 "
+                             f"{recipe.trainer} {recipe.path} --resume{_set_args(recipe)}" if last else
+                             "no checkpoint was saved yet; fix the reward, then run again with --overwrite") from exc
             raise
         finally:
             stopper.uninstall()
