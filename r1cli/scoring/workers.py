@@ -111,36 +111,37 @@ def run_chunks(chunks: Iterator, calc: RewardCalculator, spec: RowSpec, workers:
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
                                initargs=init_args)
     pending: deque = deque()
+    procs: dict = {}
     try:
         for chunk, done in chunks:
             with _sigint_held():  # submit may spawn a worker
                 try:
                     pending.append((pool.submit(_worker_chunk, chunk), done, _lines(chunk)))
                 except BrokenProcessPool:
-                    raise _worker_died(pool, pending[0][2] if pending else _lines(chunk)) from None
+                    raise _worker_died(procs, pending[0][2] if pending else _lines(chunk)) from None
+                procs.update(getattr(pool, "_processes", None) or {})  # to say how a worker ended, should one die
             if len(pending) >= 4 * workers:
-                yield _result(pool, pending.popleft())
+                yield _result(procs, pending.popleft())
         while pending:
-            yield _result(pool, pending.popleft())
+            yield _result(procs, pending.popleft())
     finally:
         with _sigint_held():  # a Ctrl-C during shutdown waits for it rather than leaving workers behind
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _result(pool, item: tuple) -> tuple[Any, int]:
+def _result(procs: dict, item: tuple) -> tuple[Any, int]:
     from concurrent.futures.process import BrokenProcessPool
 
     future, done, lines = item
     try:
         return future.result(), done
     except BrokenProcessPool:
-        raise _worker_died(pool, lines) from None
+        raise _worker_died(procs, lines) from None
 
 
-def _worker_died(pool, lines: str) -> R1Error:
+def _worker_died(procs: dict, lines: str) -> R1Error:
     """One line for a worker process that died: what it was scoring and how it ended, when known."""
-    codes = sorted({p.exitcode for p in (getattr(pool, "_processes", None) or {}).values()
-                    if p.exitcode not in (None, 0)})
+    codes = sorted({p.exitcode for p in procs.values() if p.exitcode not in (None, 0)})
     how = ""
     if codes:
         how = " (" + ", ".join(f"killed by signal {-c}" if c < 0 else f"exit code {c}" for c in codes) + ")"
