@@ -141,6 +141,8 @@ def _result(procs: dict, item: tuple) -> tuple[Any, int]:
 
 def _worker_died(procs: dict, lines: str) -> R1Error:
     """One line for a worker process that died: what it was scoring and how it ended, when known."""
+    for process in procs.values():
+        process.join(0.5)  # the pool saw it die; give the OS a moment to report how
     codes = sorted({p.exitcode for p in procs.values() if p.exitcode not in (None, 0)})
     how = ""
     if codes:
