@@ -11,7 +11,9 @@ time budget) is checked for false alarms: its metrics.jsonl should hold no docto
     .venv/bin/python bench/bench_doctor.py                                # SFT from the quickstart first
     .venv/bin/python bench/bench_doctor.py --sft runs/bench-doctor/sft    # reuse an SFT model
 
-CPU, minutes, not CI. Run it alone on the machine if you can: the healthy run's budget is wall time.
+CPU, minutes, not CI. The defaults fit a loaded 2-core machine in about half an hour; on a quiet
+machine use the issue's sizes: ``--lr 3e-5 --steps 30 --batch 16 --eval-every 3 --eval-samples 64
+--limit 200 --num-samples 2 --healthy-minutes 10`` (the healthy run's budget is wall time).
 """
 
 from __future__ import annotations
