@@ -65,7 +65,9 @@ def panels(records: list[dict]) -> list[tuple[str, list[Series]]]:
     rewards = sorted({k.split("/")[1] for r in records for k in r if k.startswith("rewards/") and k.endswith("/mean")})
     candidates = [
         ("Reward per function (train mean)", [series(records, f"rewards/{n}/mean", n) for n in rewards]),
-        ("Total reward (weighted)", [series(records, "reward", "mean"), series(records, "reward_std", "std")]),
+        ("Total reward (weighted)", [series(records, "reward", "mean (generated)" if any("trained/reward" in r for r in records)
+                                            else "mean"), series(records, "reward_std", "std"),
+                                     series(records, "trained/reward", "mean (trained on, after reject sampling)")]),
         ("Accuracy", [series(records, "rewards/accuracy/mean", "train (sampled)"),
                       series(records, "eval/accuracy", "held-out eval (real-time)")]),
         ("Completion length (tokens)", [series(records, "completions/mean_length", "mean"),

@@ -357,3 +357,26 @@ def test_two_processes_make_the_same_decisions(tiny_model_dir, tmp_path, mode, p
     assert len(steps) == 3 and all(e["reject_sampling/groups_total"] == per_device * 2 // 4 for e in steps)
     assert sum(e["reject_sampling/rejected_initial"] for e in steps) > 0  # flat prompts were drawn and judged
     assert [e["eval/samples"] for e in logs[0] if "eval/samples" in e] == [5, 5]  # at eval_steps=2 and the last step
+
+
+def test_trained_metrics_describe_the_spliced_batch_beside_the_generated_ones(tiny_model_dir, tmp_path):
+    reward = FlakyReward()  # round one: 1.0 everywhere (zero spread); round two: 0, 1, 2, 3 per group
+    dataset = make_dataset(["spread"] * PROMPTS)
+    trainer = trainer_for(tiny_model_dir, tmp_path, reward, dataset, use_reject_sampling=True, max_resample_attempts=2)
+    trainer._generate_and_score_completions(generation_batch(dataset))
+    metrics = trainer._metrics["train"]
+    # generated: TRL's keys, the first round
+    assert metrics["reward"] == [1.0] and metrics["frac_reward_zero_std"] == [1.0] and metrics["rewards/flaky/mean"] == [1.0]
+    # trained: the batch that reaches the loss
+    assert metrics["trained/reward"] == [1.5] and metrics["trained/rewards/flaky/mean"] == [1.5]
+    assert metrics["trained/frac_reward_zero_std"] == [0.0]
+
+
+def test_masked_groups_are_not_in_the_trained_metrics(tiny_model_dir, tmp_path):
+    dataset = make_dataset(["spread", "flat"])  # the flat group can never be rescued
+    trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, use_reject_sampling=True,
+                          max_resample_attempts=1, reject_sampling_fallback="mask")
+    trainer._generate_and_score_completions(generation_batch(dataset))
+    metrics = trainer._metrics["train"]
+    assert metrics["reward"] == [0.75] and metrics["frac_reward_zero_std"] == [0.5]
+    assert metrics["trained/reward"] == [1.5] and metrics["trained/frac_reward_zero_std"] == [0.0]

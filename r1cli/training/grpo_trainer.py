@@ -35,9 +35,11 @@ with ``scale_rewards="batch"`` or ``multi_objective_aggregation=
 
 Bookkeeping: TRL's own metrics (``reward``, ``rewards/<name>/mean``,
 ``frac_reward_zero_std``, completion lengths...) and its completions table
-describe the first round only, the policy's unfiltered behaviour; the extra
-rounds are logged only through ``reject_sampling/*`` (``reward_mean_after``,
-``zero_spread_frac_after``) and ``num_tokens``, which counts every generated token.
+describe the first round only: what the policy *generated*, unfiltered. What was
+*trained on* (the spliced batch, less masked groups) is logged beside them as
+``trained/reward``, ``trained/rewards/<name>/mean`` and ``trained/frac_reward_zero_std``
+(same definitions as TRL's; zero std = a group's totals all equal); the extra rounds
+also show in ``reject_sampling/*`` and ``num_tokens``, which counts every generated token.
 
 Reward failures: r1's rewards are guarded calls (:mod:`r1cli.rewards.calling`). A reward
 that raises, exits or returns something that is not one number per completion, a
@@ -86,6 +88,11 @@ def check_reward_calls(reward_funcs, step: str) -> None:
         if report.nonfinite == report.n:
             raise RewardCallError.of(name, f"returned no finite value ({report.first_nonfinite!r} and the like) for "
                                            f"any of the {report.n} completions").at(step)
+
+
+def _nan_spread(row: torch.Tensor) -> torch.Tensor:
+    valid = row[~torch.isnan(row)]
+    return (valid.max() - valid.min()) if valid.numel() else torch.tensor(0.0)
 
 
 _REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
@@ -199,6 +206,9 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         batch = super()._generate_and_score_completions(inputs)
         batch_ops.check_supported(batch)
         first_totals = self._total_rewards()
+        # Per-function rewards of every global row as it will reach the loss (winning groups copied in below).
+        trained = self._last_rewards_per_func.clone()
+        G = self.num_generations
         layout = Layout(self.accelerator.num_processes, len(inputs), self.num_generations)
         process = self.accelerator.process_index
         pad_id = self._tokenizer.pad_token_id
@@ -217,6 +227,9 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                 if row.target is not None and winners.get(plan.candidates[row.group]) == row.group
             ]
             state["batch"] = batch_ops.splice_rows(state["batch"], state["new"], pairs, pad_id)
+            # Group g of a round's gathered rewards is its rows g*G..g*G+G-1, whichever the plan's layout.
+            for slot, group in winners.items():
+                trained[slot * G:(slot + 1) * G] = self._last_rewards_per_func[group * G:(group + 1) * G]
 
         stats = run_rounds(
             first_totals,
@@ -235,9 +248,33 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         # Spliced or masked rows change the loss-token count; every process reaches this gather exactly once.
         batch["num_items_in_batch"] = self.accelerator.gather(batch_ops.loss_token_count(batch)).sum()
         self.last_reject_stats = stats
-        for key, value in stats.as_metrics().items():
+        metrics = stats.as_metrics()
+        masked = stats.still_rejected_slots if self.reject_sampling.reject_sampling_fallback == "mask" else []
+        metrics.update(self._trained_metrics(trained, masked))
+        for key, value in metrics.items():
             self._metrics["train"][key].append(value)
         return batch
+
+    def _trained_metrics(self, per_func: torch.Tensor, masked_slots: list[int]) -> dict[str, float]:
+        """TRL's reward metrics, named ``trained/...``, of the batch that reaches the loss (global rows, every process alike)."""
+        G = self.num_generations
+        keep = torch.ones(per_func.shape[0], dtype=torch.bool, device=per_func.device)
+        for slot in masked_slots:  # masked groups contribute nothing to the loss
+            keep[slot * G:(slot + 1) * G] = False
+        groups = keep.view(-1, G)[:, 0]
+        totals = (per_func * self.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
+        totals[torch.isnan(per_func).all(dim=1)] = torch.nan  # unscorable, as TRL leaves them out
+        out = {f"trained/rewards/{name}/mean": torch.nanmean(per_func[keep, i]).item()
+               for i, name in enumerate(self.reward_func_names)}
+        kept = totals[keep]
+        out["trained/reward"] = torch.nanmean(kept).item()
+        grouped = totals.view(-1, G)[groups]
+        if grouped.numel():
+            spread = torch.stack([_nan_spread(row) for row in grouped])
+            out["trained/frac_reward_zero_std"] = (spread <= 1e-6).float().mean().item()
+        else:
+            out["trained/frac_reward_zero_std"] = float("nan")
+        return out
 
     def _round_inputs(self, inputs: list[dict], plan) -> list[dict]:
         """The local rows of a regeneration round: the same prompts (resample) or fresh ones (refill)."""

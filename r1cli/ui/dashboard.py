@@ -85,6 +85,8 @@ def _fields(state: DashboardState, m: dict[str, float], *, sft_extras: bool) -> 
         out.append(f"loss {fmt_num(m['loss'], 4)}")
     if "reward" in m:
         out.append(f"reward {fmt_num(m['reward'])}" + (f" ±{m['reward_std']:.2f}" if "reward_std" in m else ""))
+    if "trained/reward" in m:  # issue 13: with reject sampling, the batch the loss saw
+        out.append(f"trained on {fmt_num(m['trained/reward'])}")
     means = [f"{n} {m[f'rewards/{n}/mean']:.2f}" for n in state.reward_names() if f"rewards/{n}/mean" in m]
     out += [" ".join(means)] if means else []
     if "kl" in m:

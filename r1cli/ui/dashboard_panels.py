@@ -191,6 +191,8 @@ def _rewards_section(state: DashboardState, width: int) -> Section:
     lines = [_fit(Text(head, style="dim"), width)]
     rows = [(n, state.reward_weight(n), f"rewards/{n}/mean", f"rewards/{n}/std", "") for n in names]
     rows.append(("total", None, "reward", "reward_std", "bold"))
+    if "trained/reward" in state.latest:  # issue 13: reject sampling on: the rows above are what was generated
+        rows.append(("trained on", None, "trained/reward", None, "bold"))
     for name, weight, mean_key, std_key, style in rows:
         label = Text(name, style=style or "")
         label.truncate(name_w, overflow="ellipsis", pad=True)
@@ -220,7 +222,7 @@ _GRPO_TRENDS = [("loss", "loss", _n(4)), ("kl", "kl", _n(4)), ("entropy", "entro
 _GRPO_CELLS = [("lr", "learning_rate", fmt_lr), ("clip low", "clip_ratio/low_mean", _n(3)),
                ("clip high", "clip_ratio/high_mean", _n(3)), ("clip region", "clip_ratio/region_mean", _n(3)),
                ("max len", "completions/max_length", _n(0)), ("clipped", "completions/clipped_ratio", fmt_pct),
-               ("zero std", "frac_reward_zero_std", fmt_pct)]
+               ("zero std", "frac_reward_zero_std", fmt_pct), ("trained zero std", "trained/frac_reward_zero_std", fmt_pct)]
 _SFT_TRENDS = [("loss", "loss", _n(4)), ("token acc", "mean_token_accuracy", _n(3)), ("grad norm", "grad_norm", _n(3))]
 _SFT_CELLS = [("lr", "learning_rate", fmt_lr), ("epoch", "epoch", _n(2)), ("tokens", "num_tokens", fmt_si)]
 
