@@ -201,21 +201,27 @@ def test_r1_score_on_the_corpus_counts_and_shows_timeouts(tmp_path):
     every = tmp_path / "every.yaml"  # every reward; a 1 s limit keeps the slowest answers short
     every.write_text(head + f"reward_funcs: [{', '.join(REWARDS)}]\n"
                      "reward_kwargs:\n  accuracy: {timeout: 1.0}\n  cosine: {timeout: 1.0}\n")
-    result = runner.invoke(app, ["score", str(path), "--config", str(every), "--json"])
+    # A list that is not chat messages is no completion: r1 score flags its line (the rewards above survive it).
+    not_completions = sum(isinstance(c, list) and not all(isinstance(m, dict) for m in c) for c in CORPUS.values())
+    assert not_completions == 1
+    refused = runner.invoke(app, ["score", str(path), "--config", str(every), "--json"])
+    assert refused.exit_code == 1 and "not chat messages" in refused.output
+    result = runner.invoke(app, ["score", str(path), "--config", str(every), "--json", "--skip-invalid"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["rows"] == len(CORPUS) and summary["skipped"] == 0
+    scored = len(CORPUS) - not_completions
+    assert summary["rows"] == scored and summary["skipped"] == not_completions
     assert list(summary["rewards"]) == REWARDS
-    assert all(s["count"] + s["nulls"] == len(CORPUS) for s in summary["rewards"].values())
+    assert all(s["count"] + s["nulls"] == scored for s in summary["rewards"].values())
 
     # A limit no parse can meet: math-verify times out on every answer it is given, and the table and flags say so.
     tiny = tmp_path / "tiny.yaml"
     tiny.write_text(head + "reward_funcs: [accuracy, format]\nreward_kwargs:\n  accuracy: {timeout: 0.000001}\n")
-    result = runner.invoke(app, ["score", str(path), "--config", str(tiny), "--json"])
+    result = runner.invoke(app, ["score", str(path), "--config", str(tiny), "--json", "--skip-invalid"])
     assert result.exit_code == 0, result.output
     accuracy = json.loads(result.stdout)["rewards"]["accuracy"]
     assert accuracy["timeouts"] > 0 and accuracy["nulls"] >= accuracy["timeouts"]
-    shown = runner.invoke(app, ["score", str(path), "--config", str(tiny)])
+    shown = runner.invoke(app, ["score", str(path), "--config", str(tiny), "--skip-invalid"])
     assert shown.exit_code == 0, shown.output
     assert f"({accuracy['timeouts']} t/o)" in shown.output
     assert f"accuracy: {accuracy['timeouts']} verification(s) timed out and were left out" in shown.output
