@@ -39,7 +39,7 @@ def evaluate_completions(
     written by ``r1 eval --output`` (one row per item, with ``samples``) is
     read too, so a run can be re-scored with other rewards.
     """
-    from r1cli.scoring.rows import open_input, release
+    from r1cli.scoring.inputs import open_input, release
 
     if calc is None:
         from r1cli.rewards.selection import calculator_for

@@ -10,7 +10,7 @@
 An invalid line stops the stream with a ``FILE:LINE`` :class:`DataError`, or
 is counted and skipped with ``skip_invalid``; a file with nothing to score is
 an error either way. Worker processes stop as soon as the stream is closed.
-``path`` is a regular file (:func:`r1cli.scoring.rows.local_input` spools
+``path`` is a regular file (:func:`r1cli.scoring.inputs.local_input` spools
 streams and gzip files); messages name ``spec.path``, the user's name for it.
 """
 

@@ -103,7 +103,7 @@ def score_file(
     ``on_progress(rows, bytes_read, total_bytes)`` is called after each chunk.
     """
     from r1cli.files import JSON_ERRORS, atomic_open, check_writable
-    from r1cli.scoring.rows import local_input
+    from r1cli.scoring.inputs import local_input
 
     if calc is None:
         from r1cli.rewards.selection import calculator_for
