@@ -59,6 +59,7 @@ CLASSES = {
         ("5", "First \\boxed{3} is wrong. Redo it: the answer is \\boxed{5}", 1.0),  # an earlier box is not the answer
         ("3", "First \\boxed{3} is wrong. Redo it: the answer is \\boxed{5}", 0.0),
         ("5", "\\boxed{3} and \\boxed{5}", 0.0),  # hedging two answers earns nothing
+        ("(2, 2), (6, 2)", "$$\\boxed{(2, 2)} \\quad \\text{and} \\quad \\boxed{(6, 2)}$$", 1.0),
     ],
     "long golds and golds in words": [
         ("We compute carefully. " * 90 + "Therefore the final answer is $7$.", "\\boxed{7}", 1.0),

@@ -29,8 +29,12 @@ _GSM8K = re.compile(r"####\s*(.*)", re.DOTALL)
 _NUMBER_COMMAS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
-# Between two boxes of one answer ("\\boxed{2} and \\boxed{-3}", "$\\boxed{1}$, $\\boxed{4}$"), as Math-Verify joins them.
-_BOX_JOINER = re.compile(r"(?:\s|\$|\\[()\[\]])*(?:,?\s*and|,?\s*or|,)(?:\s|\$|\\[()\[\]])*")
+# Between two boxes of one answer ("\\boxed{2} and \\boxed{-3}", "$\\boxed{1}$, $\\boxed{4}$",
+# "\\boxed{a} \\quad \\text{and} \\quad \\boxed{b}"), as Math-Verify joins them.
+# Filler around the joiner: spaces, math delimiters and LaTeX spacing (\quad, \qquad, \, \; \ ).
+_FILL = r"(?:\s|\$|\\[()\[\]]|\\q?quad\b|\\[,;: ])*"
+_BOX_JOINER = re.compile(
+    rf"{_FILL}(?:,?\s*(?:and|or)|,|\\text\s*\{{\s*,?\s*(?:and|or)\s*\}})(?:{_FILL}|,)*")
 MAX_JOINED_BOXES = 6
 
 
