@@ -12,7 +12,11 @@ times, each as its own process, on the same file:
 Prints rows/s of each, the ratio, peak memory, and whether the accuracy scores
 are identical row by row. Wall times include process start-up and imports for both.
 
-    .venv/bin/python bench/bench_score.py [--workers 2] [--problems 5000] [--quick]
+    .venv/bin/python bench/bench_score.py [--workers 2] [--problems 5000] [--quick] [--before DIR]
+
+``--before DIR`` also times ``r1 score`` from another checkout of r1 (``git worktree add DIR REV``),
+imported from there with the same interpreter, on the same file: the throughput of this version
+against that one, side by side in one run.
 """
 
 from __future__ import annotations
@@ -98,20 +102,23 @@ def baseline(path: str, out: str) -> None:
     Path(out).write_text(json.dumps(scores))
 
 
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     return elapsed, proc
 
 
-def run_r1(bench: Path, workers: int, tmp: Path) -> tuple[float, list, dict]:
-    scored = tmp / f"scored_w{workers}.jsonl"
+def run_r1(bench: Path, workers: int, tmp: Path, checkout: Path | None = None) -> tuple[float, list, dict]:
+    scored = tmp / f"scored_w{workers}{'_before' if checkout else ''}.jsonl"
     cmd = [sys.executable, "-m", "r1cli", "score", str(bench), "--rewards", "accuracy", "--workers", str(workers),
            "--json", "--output", str(scored), "--force"]
-    elapsed, proc = timed(cmd)
+    env = None
+    if checkout is not None:  # import r1cli from the other checkout (spawned workers inherit PYTHONPATH)
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+    elapsed, proc = timed(cmd, env=env, cwd=checkout or REPO)
     summary = json.loads(proc.stdout)
     with open(scored, encoding="utf-8") as handle:
         scores = [json.loads(line)["rewards"]["accuracy"] for line in handle]
@@ -123,6 +130,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--problems", type=int, default=5000, help="problems (two rows each); default 5000 = 10,000 rows")
     parser.add_argument("--quick", action="store_true", help="skip the single-worker r1 run")
+    parser.add_argument("--before", type=Path, help="another r1 checkout to time side by side (git worktree add DIR REV)")
     parser.add_argument("--_baseline", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._baseline:
@@ -166,6 +174,11 @@ def main() -> None:
             for i, b, r in mismatches[:5]:
                 row = json.loads(lines[i])
                 print(f"  row {i + 1}: baseline {b} r1 {r}; answer {row['completion'].rpartition('<answer>')[2][:60]!r}")
+        if args.before is not None:
+            before_s, before_scores, _ = run_r1(bench, args.workers, tmp, checkout=args.before.resolve())
+            print(f"r1 score --workers {args.workers} from {args.before}: {rows / before_s:8.1f} rows/s  {before_s:6.1f}s; "
+                  f"this version / that one: {before_s / elapsed:.2f}x the throughput; "
+                  f"scores differ on {sum(a != b for a, b in zip(before_scores, scores)):,} rows")
         for w, (_, other, _) in results.items():
             if w != args.workers:
                 same = "yes" if other == scores else "NO (a bug)"
