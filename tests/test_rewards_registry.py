@@ -16,8 +16,8 @@ from r1cli.rewards import REWARD_FUNCS_REGISTRY, get_reward_calculator, register
 from r1cli.rewards.registry import ParamSpec, RewardSpec, available_rewards, check_reward_kwargs, get_reward_spec
 
 BUILTINS = [
-    "accuracy", "cosine", "format", "length", "mathematical_rigor", "reasoning_steps",
-    "repetition_penalty", "soft_overlong_punishment", "tag_count",
+    "accuracy", "cosine", "format", "len_reward", "length", "mathematical_rigor", "reasoning_accuracy_reward",
+    "reasoning_steps", "repetition_penalty", "soft_overlong_punishment", "tag_count", "think_format_reward",
 ]
 
 

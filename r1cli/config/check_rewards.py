@@ -7,7 +7,26 @@ import math
 from r1cli.config import types
 from r1cli.config.check_values import value_of
 from r1cli.config.loader import RawRecipe
+from r1cli.config.schema import FOREIGN_KEYS, OPENR1_REWARD_KEYS
 from r1cli.errors import R1Error
+
+# Reward names open-r1's recipes use with another meaning than r1's, when the recipe gives the reward no
+# reward_kwargs (open-r1's take none): name -> (what open-r1 means, what r1 gives, the one-line fix).
+OPENR1_MEANINGS: dict[str, tuple[str, str, str]] = {
+    "format": (
+        "open-r1's `format` is binary (1.0 only for <think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>)",
+        "r1's is graded (a layout open-r1 scores 1.0 can score 0.8)",
+        "for open-r1's check add `reward_kwargs: {format: {strict: true}}`; "
+        "to keep r1's graded score, say so with `{format: {strict: false}}`",
+    ),
+    "length": (
+        "open-r1's `length` is Kimi 1.5's len_reward (0.5 - (n - min)/(max - min) across the completions, "
+        "at most 0 for a wrong answer)",
+        "r1's `length` is a Gaussian around a target length (300)",
+        "for open-r1's reward write `len_reward` instead of `length` in reward_funcs; "
+        "to keep r1's, give it parameters, e.g. `reward_kwargs: {length: {target: 300}}`",
+    ),
+}
 
 
 def _param_key(reward: str, params: dict, message: str) -> str:
@@ -69,7 +88,33 @@ def _check_reachable_threshold(raw: RawRecipe, ranges: list[tuple[float, float] 
                     "raise it or delete it")
 
 
+def openr1_signs(raw: RawRecipe) -> list[str]:
+    """The keys that mark a recipe as written for open-r1: its own keys, or its flat reward parameters.
+
+    The flat parameters (``cosine_max_len``) have been moved into reward_kwargs by now; their lines remain.
+    """
+    return [key for key in raw.lines if "." not in key and (key in FOREIGN_KEYS or key in OPENR1_REWARD_KEYS)]
+
+
+def _check_openr1_meanings(raw: RawRecipe) -> None:
+    """Warn where a recipe written for open-r1 names a reward that means something else in r1 (no silent change)."""
+    funcs = value_of(raw, "reward_funcs")
+    signs = openr1_signs(raw)
+    if not isinstance(funcs, list) or not signs:
+        return
+    kwargs = value_of(raw, "reward_kwargs")
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
+    shown = ", ".join(signs[:3]) + (", ..." if len(signs) > 3 else "")
+    for index, name in enumerate(funcs):
+        if name not in OPENR1_MEANINGS or kwargs.get(name):
+            continue  # parameters for it: the recipe chose r1's reward knowingly
+        theirs, ours, fix = OPENR1_MEANINGS[name]
+        raw.warning(f"reward_funcs.{index}",
+                    f"this recipe looks written for open-r1 ({shown}): {theirs}; {ours}", fix)
+
+
 def check_reward_layer(raw: RawRecipe, trainer: str) -> None:
-    """The "rewards" layer: reward names, weights, parameters and the reject-sampling threshold."""
+    """The "rewards" layer: reward names, weights, parameters, the reject-sampling threshold, open-r1 meanings."""
     if trainer == "grpo":
         _check_reachable_threshold(raw, _check_rewards(raw))
+        _check_openr1_meanings(raw)

@@ -10,7 +10,7 @@ Importing this package registers the built-in rewards and imports nothing heavy
     trainer = GRPOTrainer(..., reward_funcs=calc.funcs, args=GRPOConfig(reward_weights=calc.weights))
 """
 
-from r1cli.rewards import accuracy, format_rewards, length, reasoning, repetition  # noqa: F401  (registers the built-ins)
+from r1cli.rewards import accuracy, format_rewards, length, openr1_rewards, reasoning, repetition, trl_rewards  # noqa: F401  (registers the built-ins)
 from r1cli.rewards.calculator import DEFAULT_REWARDS, RewardCalculator, RewardScores, get_reward_calculator
 from r1cli.rewards.registry import (
     REWARD_FUNCS_REGISTRY,
