@@ -38,6 +38,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from r1cli.ui.phase_line import step_phases_line
+
 if TYPE_CHECKING:
     from r1cli.ui.dashboard_state import DashboardState
 
@@ -234,6 +236,7 @@ def _training_section(state: DashboardState, width: int, trends: bool) -> Sectio
         lines = trend_lines(_trends(state, _GRPO_TRENDS), width) + grid_lines(_cells(state, _GRPO_CELLS), width)
     else:  # narrow: no room for a sparkline per statistic, so every value is one grid cell
         lines = grid_lines(_cells(state, _GRPO_TRENDS[:4] + _GRPO_CELLS[:4] + _GRPO_TRENDS[4:] + _GRPO_CELLS[4:]), width)
+    lines += step_phases_line(state.latest, width) if lines else []  # issue 18: where the step's time goes
     return Section(_title("training", state.seen_at.get("loss")), lines or [_waiting(state)])
 
 
