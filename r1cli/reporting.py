@@ -5,8 +5,8 @@
 Panels (each drawn only when the run logged its metrics): every reward's mean,
 the weighted total with its spread, accuracy (train reward and real-time eval),
 completion length and the clipped share, reject-sampling statistics (zero-spread
-share before and after, groups recovered), and loss / KL. Shares and accuracy are
-drawn on a fixed 0-1 axis, steps as whole numbers; the title says what was trained
+share before and after, groups recovered), loss / KL, and seconds per step by phase.
+Shares and accuracy are drawn on a fixed 0-1 axis, steps as whole numbers; the title says what was trained
 (from the run's config.yaml, :func:`r1cli.config.describe.describe`).
 
 The HTML page is what one sends a colleague: what was trained (model, data,
@@ -38,7 +38,7 @@ UNIT_PANELS = {"Accuracy", "Clipped completions (share)", "Reject sampling: zero
 Y_LABELS = {"Reward per function (train mean)": "mean reward", "Total reward (weighted)": "reward",
             "Accuracy": "share correct", "Completion length (tokens)": "tokens", "Clipped completions (share)": "share",
             "Reject sampling: zero-spread groups": "share of groups", "Reject sampling: groups": "groups",
-            "Loss and KL": "value"}
+            "Loss and KL": "value", "Time per step by phase (s)": "seconds"}
 # The metrics whose last and best values the page lists (when logged), with which direction is better.
 HEADLINE = (("reward", "max"), ("rewards/accuracy/mean", "max"), ("eval/accuracy", "max"),
             ("completions/mean_length", None), ("completions/clipped_ratio", "min"), ("loss", None), ("kl", None),
@@ -60,6 +60,12 @@ def series(records: list[dict], key: str, label: str | None = None) -> Series | 
     return Series(label or key, list(steps), list(values))
 
 
+def phase_series(records: list[dict]) -> list[Series | None]:
+    """The step's wall time and each ``time/<phase>`` that was ever non-zero (seconds per step; training/phases.py)."""
+    keys = sorted({k for r in records for k, v in r.items() if k.startswith("time/") and k != "time/step" and v})
+    return [series(records, "time/step", "step (wall)")] + [series(records, k, k[len("time/"):]) for k in keys]
+
+
 def panels(records: list[dict]) -> list[tuple[str, list[Series]]]:
     """(title, lines) for each panel this run has data for, in display order."""
     rewards = sorted({k.split("/")[1] for r in records for k in r if k.startswith("rewards/") and k.endswith("/mean")})
@@ -79,6 +85,7 @@ def panels(records: list[dict]) -> list[tuple[str, list[Series]]]:
                                      series(records, "reject_sampling/recovered", "recovered"),
                                      series(records, "reject_sampling/still_rejected", "still rejected")]),
         ("Loss and KL", [series(records, "loss", "loss"), series(records, "kl", "KL")]),
+        ("Time per step by phase (s)", phase_series(records)),  # issue 18
     ]
     return [(title, [s for s in lines if s]) for title, lines in candidates if any(lines)]
 
