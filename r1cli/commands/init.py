@@ -17,7 +17,7 @@ def _is_terminal() -> bool:
 
 def init(
     path: Annotated[Path | None, typer.Argument(help="Recipe file to write (default: recipe.yaml).", show_default=False)] = None,
-    template: Annotated[str | None, typer.Option("--template", "-t", help="Template name (see --list).")] = None,
+    template: Annotated[str | None, typer.Option("--template", help="Template name (see --list).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the templates and exit.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="No questions: take the template plus the flags below.")] = False,
     model: Annotated[str | None, typer.Option(help="Model: hub id, local directory or .gguf file.")] = None,
