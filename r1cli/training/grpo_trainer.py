@@ -54,6 +54,20 @@ Real-time evaluation (``eval_dataset`` + ``eval_steps`` and/or ``eval_on_start``
 generates greedily for up to ``max_eval_samples`` prompts and logs ``eval/*``
 metrics computed with the trainer's own reward functions (``realtime_eval.py``);
 ``eval/accuracy`` is the reward that verifies answers, and is not logged when none does.
+
+Per-phase timing (always on; :mod:`r1cli.training.phases`): every logged train step
+carries ``time/<phase>`` and ``time/step``, seconds per step (averaged over the
+``logging_steps`` window), each phase its self time, so they never sum past the step:
+
+- ``generate``: ``_generate_and_score_completions`` (TRL's generation, decoding,
+  advantages), less what is nested below;
+- ``rewards``: ``_calculate_rewards``; ``logprobs``: old/reference log-probs
+  (``_get_per_token_logps_and_entropies`` outside the loss);
+- ``reject_sampling``: the extra rounds, all of them (generation and scoring included);
+- ``backward``: ``training_step`` less the above: the loss's forward pass and backward;
+- ``optimizer``: ``optimizer.step()`` (``on_pre_optimizer_step`` to ``on_optimizer_step``);
+- ``eval``: real-time eval (and TRL's ``evaluate``); ``save``: ``_save_checkpoint``, which
+  runs after the step's log, so a checkpoint's time shows in the next logged step.
 """
 
 from __future__ import annotations
@@ -64,6 +78,7 @@ from collections import defaultdict
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 from trl import GRPOTrainer
 
 from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
@@ -71,6 +86,7 @@ from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
 from r1cli.training import batch_ops
 from r1cli.training.flags import RunFlags
+from r1cli.training.phases import PhaseTimer
 from r1cli.training.realtime_eval import RealtimeEval, RealtimeEvalCallback, check_eval_dataset, run_realtime_eval
 from r1cli.training.reject_sampling import Layout, RejectStats, run_rounds
 
@@ -93,6 +109,22 @@ def check_reward_calls(reward_funcs, step: str) -> None:
 def _nan_spread(row: torch.Tensor) -> torch.Tensor:
     valid = row[~torch.isnan(row)]
     return (valid.max() - valid.min()) if valid.numel() else torch.tensor(0.0)
+
+
+class PhaseTimingCallback(TrainerCallback):
+    """Starts the timer's first window when training begins and times ``optimizer.step()``."""
+
+    def __init__(self, timer: PhaseTimer):
+        self.timer = timer
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.timer.start_window(state.global_step)
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        self.timer.begin("optimizer")
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        self.timer.end("optimizer")
 
 
 _REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
@@ -162,15 +194,47 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                 hint="use reject_sampling_mode: resample with a streaming dataset",
             )
 
+        self.phases = PhaseTimer()
+        # Before the real-time eval callback: a start-of-run eval falls in the first step's window.
+        self.add_callback(PhaseTimingCallback(self.phases))
         self.realtime_eval = RealtimeEval.for_trainer(self, eval_settings, eval_dataset)
         if eval_dataset is not None and eval_settings.enabled:
             self.add_callback(RealtimeEvalCallback(self, run_flags))
+
+    # -- per-phase timing (see the module doc) ---------------------------------------------
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        # Once per logged train step (the timer returns {} when no step passed since its last flush).
+        if self.model.training:
+            logs.update(self.phases.flush(self.state.global_step))
+        super().log(logs, start_time)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        with self.phases.phase("backward"):  # generation etc. nested inside are their own phases
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        with self.phases.phase("backward", absorb=True):  # the loss's log-probs are its forward pass
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _get_per_token_logps_and_entropies(self, *args, **kwargs):
+        with self.phases.phase("logprobs"):
+            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+
+    def _save_checkpoint(self, model, trial):
+        with self.phases.phase("save", absorb=True):
+            return super()._save_checkpoint(model, trial)
+
+    def evaluate(self, *args, **kwargs):
+        with self.phases.phase("eval", absorb=True):
+            return super().evaluate(*args, **kwargs)
 
     # -- real-time evaluation -------------------------------------------------------------
 
     def run_realtime_eval(self) -> dict[str, float]:
         """Generate for the eval prompts, score them with the trainer's rewards, log and return ``eval/*``."""
-        metrics = run_realtime_eval(self, self.realtime_eval)
+        with self.phases.phase("eval", absorb=True):
+            metrics = run_realtime_eval(self, self.realtime_eval)
         # Trainer.log, not GRPOTrainer.log: GRPO's would flush (and average) the train metrics mid-step.
         # Trainer.log also clears control.should_log, which would drop this step's regular train log.
         should_log = self.control.should_log
@@ -184,7 +248,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         # Keep the gathered per-function rewards: reject sampling judges groups on them.
         step = f"at step {self.state.global_step + 1}"
         try:
-            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            with self.phases.phase("rewards"):
+                rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         except RewardCallError as exc:
             raise exc.at(step) from exc.__cause__
         check_reward_calls(self.reward_funcs, step)
@@ -200,6 +265,10 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         return totals.tolist()
 
     def _generate_and_score_completions(self, inputs):
+        with self.phases.phase("generate"):
+            return self._generate_score_and_reject(inputs)
+
+    def _generate_score_and_reject(self, inputs):
         if not self.reject_sampling.use_reject_sampling or not self.model.training:
             return super()._generate_and_score_completions(inputs)
 
@@ -231,16 +300,17 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             for slot, group in winners.items():
                 trained[slot * G:(slot + 1) * G] = self._last_rewards_per_func[group * G:(group + 1) * G]
 
-        stats = run_rounds(
-            first_totals,
-            layout,
-            process,
-            max_rounds=self.reject_sampling.max_resample_attempts,
-            fallback=self.reject_sampling.reject_sampling_fallback,
-            threshold=self.reject_sampling.reject_sampling_threshold,
-            run_round=run_round,
-            splice=splice,
-        )
+        with self.phases.phase("reject_sampling", absorb=True):  # the extra rounds, generation and scoring included
+            stats = run_rounds(
+                first_totals,
+                layout,
+                process,
+                max_rounds=self.reject_sampling.max_resample_attempts,
+                fallback=self.reject_sampling.reject_sampling_fallback,
+                threshold=self.reject_sampling.reject_sampling_threshold,
+                run_round=run_round,
+                splice=splice,
+            )
         batch = state["batch"]
         if self.reject_sampling.reject_sampling_fallback == "mask":
             rows = [r for slot in stats.still_rejected_slots for r in layout.local_rows(slot, process)]
