@@ -39,9 +39,10 @@ def doctor(
                                "findings": [f.to_dict() for f in findings]}, indent=2))
         return
     span = f", steps {min(steps)}-{max(steps)}" if steps else ""
-    console.print(f"r1 doctor: {history.source} ({len(history.records)} logged records{span})", markup=False)
+    console.print(f"r1 doctor: {history.source} ({len(history.records)} logged records{span})", markup=False,
+                  soft_wrap=True)
     if not findings:
-        console.print("no findings: every rule stayed quiet on this run", markup=False)
+        console.print("no findings: every rule stayed quiet on this run (triggers: r1cli/doctor/rules.py)", markup=False)
         return
     for finding in findings:
         console.print(f"  step {finding.step:>5}  {finding.severity:<8} {finding.rule}: {finding.message}",
