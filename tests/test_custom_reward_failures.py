@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
 
 import pytest
@@ -188,7 +189,8 @@ def test_a_worker_that_dies_is_one_line_and_leaves_no_temporary_files(files, mon
     result = runner.invoke(app, ["score", "-", "-r", f"{files / 'bad_rewards.py'}:killed", "--workers", "2",
                                  "-o", str(files / "out.jsonl")], input=text)
     line = one_line_error(result)
-    assert "a worker process died (killed by signal 9) while scoring line" in line
+    # How it died is named when the OS has reported it by then (a loaded machine may not have yet).
+    assert re.search(r"a worker process died( \(killed by signal 9\))? while scoring line", line), line
     assert list(spool.iterdir()) == []
     assert not (files / "out.jsonl").exists()
     assert [p.name for p in files.iterdir() if p.name.startswith(".") or "tmp" in p.name and p.name != "tmp"] == []
