@@ -133,3 +133,19 @@ def test_every_math500_gold_in_every_form_against_right_and_wrong_completions(sh
 
 def test_every_math500_gold_still_parses(shared_data):
     assert [a for a in _math500(shared_data) if parse_gold(a) is None] == []
+
+
+def test_the_classes_through_r1_score(tmp_path):
+    """The same verdicts through `r1 score` (rows read from JSONL, scored in the streaming core)."""
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    cases = [case for cases in CLASSES.values() for case in cases]
+    data = tmp_path / "classes.jsonl"
+    data.write_text("".join(json.dumps({"completion": c, "solution": g}) + "\n" for g, c, _ in cases), encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    result = CliRunner().invoke(app, ["score", str(data), "--rewards", "accuracy", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    scored = [json.loads(line)["rewards"]["accuracy"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert scored == [expected for _, _, expected in cases]
