@@ -69,3 +69,32 @@ def test_trainer_option_changes_which_keys_warn(tmp_path):
     as_sft = runner.invoke(app, ["validate", str(path), "--trainer", "sft"])
     assert "packing: is a SFTConfig field" in as_grpo.output
     assert "packing" not in as_sft.output
+
+
+
+def test_type_messages_are_words_with_an_example_of_the_right_kind(tmp_path):
+    """Issue 16: no Python annotations (`int | None`, `str 'x'`); an integer key suggests 3, a float key 1.0e-5."""
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD.replace("num_generations: 4", "num_generations: x") + "learning_rate: fast\n"
+                    "system_prompt: 2024-01-01\nreward_funcs: [accuracy, format]\nreward_weights: [high, 1.0]\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    out = result.output.replace("\n", " ")
+    assert (f"{path}:3: num_generations: expected an integer or null, got the text 'x' "
+            "(fix: write an integer, e.g. `num_generations: 3`)") in out
+    assert (f"{path}:5: learning_rate: expected a number, got the text 'fast' "
+            "(fix: write a number, e.g. `learning_rate: 1.0e-5`)") in out
+    assert (f"{path}:6: system_prompt: expected a text or null, got the date 2024-01-01 "
+            '(fix: put it in quotes, e.g. `system_prompt: "2024-01-01"`)') in out
+    assert f"{path}:8: reward_weights.0: expected a number, got the text 'high' (fix: write a number there, e.g. `0.5`)" in out
+    assert "int | None" not in out and "str '" not in out and "1.0e-5" not in out.split("learning_rate")[0]
+
+
+def test_set_with_a_wrong_type_and_a_secret_stays_hidden(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    result = runner.invoke(app, ["validate", str(path), "--set", "max_steps=true", "--set", "hub_token=12345"])
+    assert result.exit_code == 1
+    assert "max_steps: expected an integer, got true (fix: write an integer, e.g. `max_steps: 3`)" in result.output
+    assert "hub_token: expected a text or null, got an integer (value hidden)" in result.output
+    assert "12345" not in result.output

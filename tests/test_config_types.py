@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import pytest
 
-from r1cli.config.types import coerce, describe, fits
+from r1cli.config.types import coerce, describe, expected_words, fits, suggestion
 
 
 # --- fits ---------------------------------------------------------------------------------------
@@ -123,8 +124,9 @@ def test_coerce_converts_yaml_1_1_exponents_inside_a_list():
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("abc", "str 'abc'"), (3, "int 3"), (1.5, "float 1.5"), (True, "bool True"), (None, "null"),
-    ([1, 2], "list"), ({"a": 1}, "dict"), ((1,), "tuple"),
+    ("abc", "the text 'abc'"), (3, "the integer 3"), (1.5, "the number 1.5"), (True, "true"), (False, "false"),
+    (None, "null"), ([1, 2], "a list"), ({"a": 1}, "a mapping"), ((1,), "a list"),
+    (datetime.date(2024, 1, 1), "the date 2024-01-01"),
 ])
 def test_describe(value, expected):
     assert describe(value) == expected
@@ -132,5 +134,36 @@ def test_describe(value, expected):
 
 def test_describe_shortens_long_values():
     shown = describe("x" * 100)
-    assert shown == "str '" + "x" * 39 + "..."
-    assert describe("y" * 38) == "str '" + "y" * 38 + "'"  # 40 characters with the quotes: kept whole
+    assert shown == "the text '" + "x" * 39 + "..."
+    assert describe("y" * 38) == "the text '" + "y" * 38 + "'"  # 40 characters with the quotes: kept whole
+
+
+# --- expected_words / suggestion: annotations in words a user reads (issue 16) ----------------------
+
+
+@pytest.mark.parametrize("annotation, words", [
+    ("int", "an integer"), ("int | None", "an integer or null"), ("float", "a number"), ("str | None", "a text or null"),
+    ("bool", "true or false"), ("bool | None", "true, false or null"), ("dict", "a mapping"),
+    ("dict[str, dict]", "a mapping"), ("dict | str | None", "a mapping, a text or null"),
+    ("list[str]", "a list of texts"), ("list[float] | None", "a list of numbers or null"),
+    ("None | str | list[str]", "a text, a list of texts or null"),  # null said last whatever the order written
+    ("str | None | Literal[False]", "a text, false or null"), ("Literal['grpo', 'sft']", "'grpo' or 'sft'"),
+    ("Optional[int]", "an integer or null"), ("str | list[DebugOption]", "a text or a list"),
+    ("IntervalStrategy | str", "a text"), ("SomethingUnknown", "any value"),
+])
+def test_expected_words(annotation, words):
+    assert expected_words(annotation) == words
+
+
+@pytest.mark.parametrize("annotation, suggested", [
+    ("int | None", ("an integer", "3")), ("float", ("a number", "1.0e-5")), ("int | str | None", ("an integer", "3")),
+    ("list[float] | None", ("a list of numbers", "[1.0, 0.5]")), ("list[str]", ("a list of texts", "[a, b]")),
+    ("dict | str | None", ("a mapping", "{key: value}")), ("bool", ("true or false", "true")),
+    ("SomethingUnknown", None),
+])
+def test_suggestion_is_an_example_of_the_right_kind(annotation, suggested):
+    assert suggestion(annotation) == suggested
+
+
+def test_suggestion_for_an_item_inside_a_list():
+    assert suggestion("float", item=True) == ("a number", "0.5")

@@ -8,6 +8,7 @@ they cannot use.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import math
@@ -75,7 +76,8 @@ def check_keys_and_types(raw: RawRecipe, trainer: str) -> None:
         if not _fits_or_is_a_choice(annotation, choices, value):
             inside, expected, found = types.misfit(annotation, value)
             where = f"{name}.{inside}" if inside else name
-            raw.error(where, f"expected {expected}, got {shown(name, found)}", _type_hint(expected, where))
+            raw.error(where, f"expected {types.expected_words(expected)}, got {shown(name, found)}",
+                      _type_hint(expected, where, found, inside=bool(inside), secret=is_secret(name, found)))
             _reject(raw, name)
             continue
         if not _check_finite(raw, name, value) or not _check_range(raw, name, value, choices) \
@@ -113,20 +115,26 @@ def _fits_or_is_a_choice(annotation: str, choices: tuple | None, value: Any) -> 
 def shown(name: str, value: Any, typed: bool = True) -> str:
     """A wrong value as messages show it; a secret's value never appears (messages reach terminals and logs)."""
     if is_secret(name, value):
-        return f"{type(value).__name__} (value hidden)" if typed else "the value (hidden)"
+        return f"{types.kind_of(value)} (value hidden)" if typed else "the value (hidden)"
     return types.describe(value) if typed else repr(value)
 
 
-def _type_hint(annotation: str, name: str) -> str:
-    if annotation.startswith(("dict", "Dict")):
-        return f"write a mapping, e.g. `{name}: {{key: value}}`"
-    if annotation.startswith("list"):
-        return f"write a YAML list, e.g. `{name}: [a, b]`"
-    if "bool" in annotation and "str" not in annotation:
+def _type_hint(annotation: str, where: str, found: Any, *, inside: bool = False, secret: bool = False) -> str:
+    """The fix for a value of the wrong kind, with an example of the right kind (an integer key: 3, a float key: 1.0e-5).
+
+    Derived from the annotation (:func:`types.suggestion`), never from a table per key.
+    """
+    words = types.expected_words(annotation)
+    if words in ("true or false", "true, false or null"):
         return "use true or false"
-    if "float" in annotation or "int" in annotation:
-        return "write a plain number such as 3 or 1.0e-5"
-    return "check the value's type in the config reference"
+    suggested = types.suggestion(annotation, item=inside)
+    if suggested is None:
+        return "check the value's type in the config reference"
+    kind, example = suggested
+    if kind == "a text" and isinstance(found, (int, float, bool, datetime.date)) and not secret:
+        # `system_prompt: 2024-01-01` or `hub_model_id: 123`: YAML read a date or a number; quotes keep it text
+        return f'put it in quotes, e.g. `{where}: "{found}"`'
+    return f"write {kind} there, e.g. `{example}`" if inside else f"write {kind}, e.g. `{where}: {example}`"
 
 
 def _non_finite(value: Any, path: str) -> str | None:

@@ -11,6 +11,7 @@ Names it does not know (``IntervalStrategy``, ``SchedulerType``) accept anything
 from __future__ import annotations
 
 import ast
+import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -124,13 +125,118 @@ def _string_candidates(text: str) -> list[Any]:
     return found
 
 
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in words: ``a text`` / ``an integer`` / ``a number`` / ``true`` / ``a list`` / ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    for kind, words in ((str, "a text"), (int, "an integer"), (float, "a number"), (dict, "a mapping"),
+                        ((list, tuple), "a list")):
+        if isinstance(value, kind):
+            return words
+    if isinstance(value, (datetime.date, datetime.time)):  # YAML reads 2024-01-01 as a date
+        return "a date" if isinstance(value, datetime.date) else "a time"
+    return f"a {type(value).__name__}"
+
+
 def describe(value: Any) -> str:
-    """``str 'abc'`` / ``int 3`` / ``list`` -- how a wrong value is shown in messages."""
-    name = type(value).__name__ if value is not None else "null"
-    if isinstance(value, (str, int, float, bool)):
-        shown = repr(value)
-        return f"{name} {shown[:40] + '...' if len(shown) > 40 else shown}"
-    return name
+    """How a wrong value is shown in messages: ``the text 'abc'`` / ``the integer 3`` / ``true`` / ``a list``."""
+    if isinstance(value, bool) or value is None:
+        return kind_of(value)
+    if isinstance(value, (str, int, float, datetime.date)):
+        shown = repr(value) if isinstance(value, str) else str(value)
+        return f"the {kind_of(value)[2:].lstrip()} {shown[:40] + '...' if len(shown) > 40 else shown}"
+    return kind_of(value)
+
+
+# Each annotation name r1 models, in words (singular, plural) and with an example of a YAML value of that kind.
+_WORDS = {
+    "str": ("a text", "texts", '"some text"'), "int": ("an integer", "integers", "3"),
+    "float": ("a number", "numbers", "1.0e-5"), "bool": ("true or false", "true/false values", "true"),
+    "dict": ("a mapping", "mappings", "{key: value}"), "Dict": ("a mapping", "mappings", "{key: value}"),
+    "list": ("a list", "lists", "[a, b]"), "List": ("a list", "lists", "[a, b]"),
+    "tuple": ("a list", "lists", "[a, b]"),
+}
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return kind_of(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _node_words(node: ast.AST, plural: bool = False) -> list[str]:
+    """One alternative in words; [] for a name r1 does not model (it accepts anything, so it never misfits)."""
+    if isinstance(node, ast.Constant):
+        return [_literal(node.value)]
+    if isinstance(node, ast.Name):
+        if node.id == "bool":
+            return ["true/false values"] if plural else ["true", "false"]
+        words = _WORDS.get(node.id)
+        return [words[1] if plural else words[0]] if words else []
+    if isinstance(node, ast.Subscript):
+        outer = getattr(node.value, "id", None)
+        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if outer == "Literal":
+            return [_literal(a.value) for a in args if isinstance(a, ast.Constant)]
+        if outer in ("list", "List") and args:
+            inner = expected_words(ast.unparse(args[0]), plural=True)
+            container = "lists" if plural else "a list"
+            return [f"{container} of {inner}" if inner != "any values" else container]
+        if outer in _WORDS:
+            return [_WORDS[outer][1 if plural else 0]]
+    return []
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def expected_words(annotation: str, plural: bool = False) -> str:
+    """An annotation as a user reads it: ``int | None`` is ``an integer or null``, ``list[str]`` ``a list of texts``."""
+    items: list[str] = []
+    for alt in _alternatives(_parse(annotation)):
+        for words in _node_words(alt, plural):
+            if words not in items:
+                items.append(words)
+    nulls = [w for w in items if w in ("null", "nulls")]
+    items = [w for w in items if w not in nulls] + nulls  # null last: "an integer or null"
+    return _join(items) if items else ("any values" if plural else "any value")
+
+
+def _example(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant):
+        return None if node.value is None else _literal(node.value)
+    if isinstance(node, ast.Name):
+        words = _WORDS.get(node.id)
+        return words[2] if words else None
+    if isinstance(node, ast.Subscript):
+        outer = getattr(node.value, "id", None)
+        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if outer == "Literal":
+            return next((_literal(a.value) for a in args if isinstance(a, ast.Constant)), None)
+        if outer in ("list", "List") and args:
+            inner = args[0].id if isinstance(args[0], ast.Name) else None
+            return {"int": "[1, 2]", "float": "[1.0, 0.5]", "bool": "[true, false]"}.get(inner, "[a, b]")
+        if outer in _WORDS:
+            return _WORDS[outer][2]
+    return None
+
+
+def suggestion(annotation: str, *, item: bool = False) -> tuple[str, str] | None:
+    """The annotation's first kind r1 models, in words with an example value: ``int | None`` is ("an integer", "3").
+
+    What a fix suggests (a float key: ``1.0e-5``, an integer key: ``3``); None when nothing is modelled.
+    ``item``: the value is an item of a list or mapping (``reward_weights.0``), where a float is rather ``0.5``.
+    """
+    for alt in _alternatives(_parse(annotation)):
+        found = _example(alt)
+        if item and found == _WORDS["float"][2]:
+            found = "0.5"
+        if found is not None:
+            return _join(_node_words(alt)), found
+    return None
 
 
 def misfit(annotation: str, value: Any) -> tuple[str, str, Any]:
