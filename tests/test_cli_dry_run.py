@@ -79,3 +79,60 @@ def test_invalid_recipe_stops_before_loading(tmp_path):
     path.write_text("model_name_or_path: x/y\ndataset_name: a/b\nbeta: -1\n")
     result = runner.invoke(app, ["dry-run", str(path)])
     assert result.exit_code == 1 and ":3: beta" in result.output
+
+
+# --- issue 15: a broken chat template, or none, fails dry-run and grpo before step 1 at file:line ---------------
+
+def _no_template_model(tmp_path, tiny_model_dir):
+    """The tiny model saved again with its tokenizer's chat template removed."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    model = tmp_path / "no-template"
+    shutil.copytree(tiny_model_dir, model)
+    for name in ("chat_template.jinja", "chat_template.json"):
+        (model / name).unlink(missing_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = None
+    tokenizer.save_pretrained(model)
+    assert not AutoTokenizer.from_pretrained(model).chat_template
+    return model
+
+
+def _fails_at_the_key(tmp_path, path, key, message):
+    """dry-run and grpo refuse ``path`` in one finding at ``key``'s line, no traceback, nothing trained."""
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(f"{key}:"))
+    for argv in (["dry-run", str(path)], ["grpo", str(path), "--no-live", "--set", f"output_dir={tmp_path / 'run'}"]):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "ready to train" not in result.output
+        assert f"{path}:{line}: {key}: " in result.output and message in result.output, result.output
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # refused before the run directory was touched
+
+
+@pytest.mark.parametrize("as_file", [False, True], ids=["inline", "jinja-file"])
+def test_a_chat_template_with_a_jinja_error_fails_before_step_one(tmp_path, tiny_model_dir, as_file):
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i}+1?", "solution": str(i + 1)}) for i in range(4)))
+    broken = "{% for m in messages %}{{ m.content }"
+    if as_file:
+        (tmp_path / "broken.jinja").write_text(broken + "\n")
+        value = str(tmp_path / "broken.jinja")
+    else:
+        value = json.dumps(broken)
+    path = recipe(tmp_path, tiny_model_dir, data, f"chat_template: {value}\n")
+    _fails_at_the_key(tmp_path, path, "chat_template", "TemplateSyntaxError")
+
+
+def test_a_model_without_a_chat_template_names_the_key_to_set(tmp_path, tiny_model_dir):
+    model = _no_template_model(tmp_path, tiny_model_dir)
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i}+1?", "solution": str(i + 1)}) for i in range(4)))
+    path = recipe(tmp_path, model, data)
+    _fails_at_the_key(tmp_path, path, "model_name_or_path", "has no chat template")
+    result = runner.invoke(app, ["dry-run", str(path)])
+    assert "set chat_template" in result.output
+    # Setting it, as the hint says, is the way out.
+    fixed = recipe(tmp_path, model, data, "chat_template: chatml\n")
+    assert runner.invoke(app, ["dry-run", str(fixed)]).exit_code == 0

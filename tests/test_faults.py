@@ -253,3 +253,89 @@ time.sleep(60)
     assert "before any signal: shown" in err
     assert err.rstrip().splitlines()[-1].startswith("hint: resume with:"), err
     assert "Traceback" not in err and "SignalException" not in err and "ChildFailedError" not in err
+
+
+# --- issue 14: truncated model files and a checkpoint save that fails: one line, how to repair -------------------
+
+def _truncated_model(tmp_path, tiny_model_dir) -> Path:
+    """The tiny model with its model.safetensors cut in half."""
+    import shutil
+
+    model = tmp_path / "cut-model"
+    shutil.copytree(tiny_model_dir, model)
+    weights = model / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    return model
+
+
+def _grpo_recipe(tmp_path, model, extra="") -> Path:
+    import json
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(4)))
+    path = tmp_path / "grpo.yaml"
+    path.write_text(f"model_name_or_path: {model}\ndataset_name: {data}\nreward_funcs: [format, length]\n"
+                    f"num_generations: 2\nper_device_train_batch_size: 2\nmax_completion_length: 4\nmax_steps: 1\n"
+                    f"logging_steps: 1\nreport_to: none\noutput_dir: {tmp_path / 'run'}\n{extra}")
+    return path
+
+
+def test_grpo_on_truncated_model_files_says_how_to_repair(tmp_path, tiny_model_dir):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    model = _truncated_model(tmp_path, tiny_model_dir)
+    result = CliRunner().invoke(app, ["grpo", str(_grpo_recipe(tmp_path, model)), "--no-live"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("error:") == 1
+    error = next(line for line in result.output.splitlines() if line.startswith("error:"))
+    assert f"the model files of {model} are damaged or cut short" in error, result.output
+    assert "download or save the model again" in result.output
+
+
+def test_eval_on_truncated_model_files_says_how_to_repair(tmp_path, tiny_model_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    model = _truncated_model(tmp_path, tiny_model_dir)
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(2)))
+    result = CliRunner().invoke(app, ["eval", str(model), "-d", str(data), "--max-new-tokens", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("error:") == 1
+    assert "damaged or cut short" in result.output and str(model) in result.output, result.output
+    assert "download or save the model again" in result.output
+
+
+def test_a_checkpoint_save_that_fails_names_the_path_and_keeps_the_earlier_checkpoint(tmp_path, tiny_model_dir,
+                                                                                      monkeypatch):
+    from r1cli.config import load_recipe
+    from r1cli.training.grpo_trainer import EnhancedGRPOTrainer
+    from r1cli.training.run import run_training
+
+    path = _grpo_recipe(tmp_path, tiny_model_dir, "save_steps: 1\n")
+    path.write_text(path.read_text().replace("max_steps: 1", "max_steps: 2"))
+    original = EnhancedGRPOTrainer._save_checkpoint
+    target = tmp_path / "run" / "checkpoint-2"
+
+    def save(self, model, trial, *args, **kwargs):
+        if self.state.global_step < 2:
+            return original(self, model, trial, *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device", str(target / "model.safetensors"))
+
+    monkeypatch.setattr(EnhancedGRPOTrainer, "_save_checkpoint", save)
+    with pytest.raises(WriteError) as failed:
+        run_training(load_recipe(path, trainer="grpo"))
+    error = failed.value
+    assert str(error).count("\n") == 0
+    assert f"cannot write {target / 'model.safetensors'}: no space left on device" in str(error)
+    assert "last complete checkpoint: checkpoint-1" in error.hint and "--resume" in error.hint, error.hint
+    earlier = tmp_path / "run" / "checkpoint-1"
+    assert (earlier / "model.safetensors").is_file() and (earlier / "trainer_state.json").is_file()

@@ -121,6 +121,15 @@ def _load_error(what: str, source: str, exc: Exception) -> ModelError:
     return ModelError(f"could not load {what} from {source}: {first_line(exc)}", hint=hint)
 
 
+class DamagedModelError(ModelError):
+    """The weights files are damaged (truncated download, interrupted save): no recipe change repairs that."""
+
+    def __init__(self, source: str, exc: Exception):
+        super().__init__(f"the model files of {source} are damaged or cut short ({first_line(exc)})",
+                         hint="download or save the model again (a hub model: delete it from the cache, see `hf cache`); "
+                              "a run's own checkpoint: delete it and resume from the one before (--resume)")
+
+
 def load_tokenizer(
     name_or_path: str | os.PathLike,
     *,
@@ -242,6 +251,10 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError, EnvironmentError) as exc:
         raise _load_error("the model", source, exc) from exc
+    except Exception as exc:
+        if type(exc).__name__ == "SafetensorError":  # a weights file cut short or corrupted
+            raise DamagedModelError(source, exc) from exc
+        raise
 
     if gguf_file is not None:
         _drop_gguf_quantizer(model)

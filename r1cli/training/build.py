@@ -234,8 +234,12 @@ class _Problems:
     @contextmanager
     def blame(self, default: str | None, hint: str):
         """Run a build stage; whatever it raises becomes a finding at the key its message names, else ``default``."""
+        from r1cli.models.loading import DamagedModelError
+
         try:
             yield
+        except DamagedModelError:
+            raise  # damaged weights files: not the recipe's fault, the error says how to repair them
         except R1Error as exc:
             self.add(_key_named(self.recipe, exc.message, default), exc.message, exc.hint or hint)
         except Exception as exc:  # TRL, transformers, peft, datasets, jinja: each raises its own types
