@@ -136,3 +136,43 @@ def test_a_model_without_a_chat_template_names_the_key_to_set(tmp_path, tiny_mod
     # Setting it, as the hint says, is the way out.
     fixed = recipe(tmp_path, model, data, "chat_template: chatml\n")
     assert runner.invoke(app, ["dry-run", str(fixed)]).exit_code == 0
+
+
+def test_first_line_is_on_screen_before_the_heavy_imports(tmp_path, tiny_model_dir, monkeypatch):
+    """Issue 16: dry-run said nothing for 12-30 s. Its first line (stderr) comes before torch/transformers load."""
+    import subprocess
+    import sys
+
+    from r1cli.training import dry_run as module
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"problem": f"What is {i}+1?", "solution": str(i + 1)}) for i in range(4)))
+    path = recipe(tmp_path, tiny_model_dir, data)
+
+    def loading(*args, **kwargs):  # stands for the imports and loading: whatever it writes comes after the line
+        sys.stderr.write("HEAVY WORK STARTS\n")
+        raise SystemExit(3)
+
+    monkeypatch.setattr(module, "dry_run", loading)
+    result = runner.invoke(app, ["dry-run", str(path)])
+    assert result.output.splitlines()[:2] == [
+        f"dry-run: {path}: importing torch and transformers, then loading the tokenizer, data and the model config…",
+        "HEAVY WORK STARTS"]
+    monkeypatch.undo()
+    # The real command: the line first, on stderr, so stdout stays the report (here JSON).
+    result = runner.invoke(app, ["dry-run", str(path), "--generate", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (f"dry-run: {path}: importing torch and transformers, then loading the "
+                                             "tokenizer, data and the model (to sample 1 completion)…")
+    assert result.stderr.startswith("dry-run: ") and json.loads(result.stdout)["samples"]
+    # What the command imports before printing the line loads none of the heavy libraries.
+    probe = ("import sys, r1cli.commands.dry_run, r1cli.config, r1cli.rewards.selection, r1cli.training.dry_run, "
+             "r1cli.ui.dry_run_view; print(sorted({'torch', 'transformers', 'trl', 'datasets'} & set(sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_an_invalid_recipe_says_no_loading_line(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model_name_or_path: x/y\ndataset_name: a/b\nbeta: -1\n")
+    result = runner.invoke(app, ["dry-run", str(path)])
+    assert result.exit_code == 1 and "importing torch" not in result.output

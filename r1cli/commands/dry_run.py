@@ -11,6 +11,13 @@ import typer
 from r1cli.commands._options import JsonOpt, OverrideOpt, RecipeArg
 
 
+def first_line(recipe: object, generate: int = 0) -> str:
+    """What dry-run does first, named as `r1 grpo` names its phases (``loading tokenizer and data``)."""
+    completions = f"{generate} completion{'s' if generate != 1 else ''}"
+    model = f"the model (to sample {completions})" if generate else "the model config"
+    return f"dry-run: {recipe}: importing torch and transformers, then loading the tokenizer, data and {model}…"
+
+
 def dry_run(
     recipe: RecipeArg,
     overrides: OverrideOpt = None,
@@ -27,6 +34,8 @@ def dry_run(
     if trainer not in (None, "grpo", "sft"):
         raise typer.BadParameter("must be grpo or sft", param_hint="--trainer")
     loaded = load_recipe(recipe, overrides=overrides or [], trainer=trainer)
+    # Issue 16: the imports and loading below take 12-30 s; say so at once, on stderr (stdout stays the report / JSON).
+    typer.echo(first_line(recipe, generate), err=True)
     # The command's one reward calculator: the gold check and --generate score with it.
     rewards = calculator_for(loaded.values) if loaded.trainer == "grpo" else None
     report = run_dry(loaded, generate=generate, rewards=rewards)
