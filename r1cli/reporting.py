@@ -166,6 +166,25 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def steps_sentence(summary: dict, records: list[dict]) -> str:
+    """How many steps in how long. After ``--resume`` summary.json describes only the resumed part (its
+    ``resumed_from_step``, issue 16): say so, and give the whole run's time from metrics.jsonl's per-step times."""
+    done, planned, wall = summary.get("global_step"), summary.get("max_steps"), summary.get("wall_seconds")
+    resumed = summary.get("resumed_from_step")
+    if not isinstance(resumed, int) or isinstance(resumed, bool) or resumed <= 0 or not isinstance(done, int):
+        return f"{done} of {planned} steps in {_duration(wall)}"
+    since = done - resumed
+    part = f"the last {since} in {_duration(wall)}" if since > 0 else "no step run since"
+    sentence = f"{done} of {planned} steps (resumed at step {resumed}: {part}"
+    per_step = {r["step"]: r["time/step"] for r in records if isinstance(r.get("step"), int) and 0 < r["step"] <= done
+                and isinstance(r.get("time/step"), (int, float)) and not isinstance(r.get("time/step"), bool)}
+    if per_step:  # the mean over the logged steps, times the steps run: an estimate unless every step was logged
+        total = sum(per_step.values()) / len(per_step) * done
+        about = "" if len(per_step) == done else "about "
+        sentence += f"; {about}{_duration(total)} of training steps in all, from metrics.jsonl's per-step times"
+    return sentence + ")"
+
+
 def render_html(run_name: str, png: bytes, summary: dict | None, records: list[dict], config: dict | None = None,
                 note: str | None = None) -> str:
     esc = html.escape
@@ -182,7 +201,7 @@ def render_html(run_name: str, png: bytes, summary: dict | None, records: list[d
             f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in trained) + "</table>")
     went = []
     if summary is not None:
-        steps = f"{summary.get('global_step')} of {summary.get('max_steps')} steps in {_duration(summary.get('wall_seconds'))}"
+        steps = steps_sentence(summary, records)
         if summary.get("interrupted_by"):
             steps += f" (stopped by {summary['interrupted_by']})"
         elif summary.get("stopped_by_time_budget"):

@@ -106,3 +106,28 @@ def test_own_report_regenerates_but_a_foreign_file_needs_force(tmp_path):
     assert "r1 report" in run.report_html.read_text()
     empty = runner.invoke(app, ["report", str(tmp_path)])
     assert empty.exit_code == 1 and "no metrics.jsonl" in empty.output
+
+
+def test_a_resumed_run_says_which_part_the_wall_time_covers(tmp_path):
+    """Issue 16: after --resume, summary.json describes only the resumed part; the page said `15 of 15 steps in 0:25`
+    for about 90 s of training. It says where the run resumed, and the whole run's time from the per-step times."""
+    run = RunDirectory(tmp_path / "run")
+    run.path.mkdir()
+    records = [{"step": s, "loss": 0.1, "reward": 0.5, "time/step": 6.0} for s in range(1, 16)]
+    run.metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+    run.summary.write_text(json.dumps({"global_step": 15, "max_steps": 15, "wall_seconds": 24.52, "interrupted_by": None,
+                                       "stopped_by_time_budget": False, "last": {}, "resumed_from_step": 10}))
+    result = runner.invoke(app, ["report", str(run.path)])
+    assert result.exit_code == 0, result.output
+    page = run.report_html.read_text()
+    assert ("15 of 15 steps (resumed at step 10: the last 5 in 0:25; 1:30 of training steps in all, "
+            "from metrics.jsonl&#x27;s per-step times)") in page
+    assert "15 of 15 steps in 0:25" not in page
+    # Only some steps logged (logging_steps > 1): the total is an estimate and says so.
+    run.metrics.write_text("".join(json.dumps(r) + "\n" for r in records if r["step"] % 5 == 0))
+    assert runner.invoke(app, ["report", str(run.path)]).exit_code == 0
+    assert "the last 5 in 0:25; about 1:30 of training steps in all" in run.report_html.read_text()
+    # No per-step times (an older run): the resumed part alone, still said to be that.
+    run.metrics.write_text(json.dumps({"step": 15, "loss": 0.1}) + "\n")
+    assert runner.invoke(app, ["report", str(run.path)]).exit_code == 0
+    assert "15 of 15 steps (resumed at step 10: the last 5 in 0:25)" in run.report_html.read_text()
