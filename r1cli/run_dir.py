@@ -49,6 +49,9 @@ class RunDirectory:
     REPORT_HTML = "report.html"
     CHECKPOINT_PREFIX = "checkpoint-"  # transformers' checkpoint-N directories
     TRAINER_STATE = "trainer_state.json"  # written last into a checkpoint by transformers
+    MODEL_CARD = "README.md"  # the model card r1 writes over transformers' (training/model_card.py)
+    BEST = "best"  # keep_best: the best checkpoint, out of save_total_limit's reach (doctor/keep_best.py)
+    BEST_STATE = "keep_best.json"  # inside best/: the metric, its value and the step
     MANIFEST = ".r1-run.json"  # the entries r1 created in this directory
     LOCK = ".r1-run.lock"  # held (fcntl) by the main process of the run writing here
 
@@ -94,6 +97,14 @@ class RunDirectory:
     @property
     def report_html(self) -> Path:
         return self.path / self.REPORT_HTML
+
+    @property
+    def model_card(self) -> Path:
+        return self.path / self.MODEL_CARD
+
+    @property
+    def best(self) -> Path:
+        return self.path / self.BEST
 
     @property
     def markers(self) -> tuple[Path, ...]:

@@ -70,7 +70,7 @@ def test_resume_is_the_same_run(tmp_path, tiny_model_dir):
 
 def test_recipe_resume_from_checkpoint_names_one_of_the_runs_checkpoints(tmp_path, tiny_model_dir):
     from r1cli.config.recipe import Recipe
-    from r1cli.training.run import _recipe_checkpoint
+    from r1cli.training.resume import recipe_checkpoint as _recipe_checkpoint
 
     run = RunDirectory(tmp_path / "run")
     for step in (1, 2):

@@ -90,7 +90,7 @@ def owned_run(path: Path, *names: str) -> RunDirectory:
     return run
 
 
-def test_experiment_folder_with_the_recipe_as_config_yaml_is_never_cleared(tmp_path, monkeypatch):
+def test_experiment_folder_with_the_recipe_as_config_yaml_is_never_cleared(tmp_path, monkeypatch, tiny_model_dir):
     from typer.testing import CliRunner
 
     from r1cli.cli import app
@@ -99,8 +99,9 @@ def test_experiment_folder_with_the_recipe_as_config_yaml_is_never_cleared(tmp_p
     exp.mkdir()
     (exp / "notes.md").write_text("my notes")
     (exp / "data.jsonl").write_text('{"problem": "1+1?", "answer": "2"}\n')
-    (exp / "config.yaml").write_text(f"model_name_or_path: {tmp_path}\ndataset_name: {exp / 'data.jsonl'}\n"
-                                     f"output_dir: {exp}\nreward_funcs: [format]\n")
+    (exp / "config.yaml").write_text(f"model_name_or_path: {tiny_model_dir}\ndataset_name: {exp / 'data.jsonl'}\n"
+                                     f"output_dir: {exp}\nreward_funcs: [format]\nnum_generations: 2\n"
+                                     "per_device_train_batch_size: 2\nmax_completion_length: 4\nmax_steps: 1\n")
     monkeypatch.chdir(tmp_path)
     first = CliRunner().invoke(app, ["grpo", str(exp / "config.yaml"), "--no-live"])
     assert first.exit_code != 0 and "not empty" in first.output

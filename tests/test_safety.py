@@ -302,7 +302,7 @@ def test_validate_never_echoes_a_secret_value(tmp_path, tiny_model_dir):
     recipe = write_recipe(tmp_path / "r.yaml", tiny_model_dir, data, f"hub_token: {digits}\n")
     for argv in (["validate", recipe], ["validate", recipe, "--json"], ["dry-run", recipe]):
         result = invoke(*argv)
-        assert result.exit_code == 1 and "hub_token" in result.output and "int (value hidden)" in result.output
+        assert result.exit_code == 1 and "hub_token" in result.output and "an integer (value hidden)" in result.output
         assert digits not in result.output
 
 

@@ -24,8 +24,7 @@ from pathlib import Path
 from r1cli.files import atomic_write_text
 from r1cli.run_dir import RunDirectory
 
-BEST_DIR = "best"  # <run>/best/
-STATE = "keep_best.json"  # <run>/best/keep_best.json
+STATE = RunDirectory.BEST_STATE  # <run>/best/keep_best.json
 # A checkpoint's training state, not part of the model: left out when best/ becomes the final model.
 TRAINING_STATE = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state", RunDirectory.TRAINER_STATE, STATE)
 LOWER_IS_BETTER = ("loss", "kl", "clipped", "length", "perplexity")
@@ -61,7 +60,7 @@ class KeepBest:
 
     @property
     def path(self) -> Path:
-        return self.run.path / BEST_DIR
+        return self.run.best
 
     def read_state(self) -> dict | None:
         try:
@@ -90,7 +89,7 @@ class KeepBest:
         checkpoint = self.run.checkpoint(step)
         if not checkpoint.is_dir():
             return None
-        staging = self.run.path / f".{BEST_DIR}-{step}"
+        staging = self.run.path / f".{RunDirectory.BEST}-{step}"
         shutil.rmtree(staging, ignore_errors=True)
         _link_tree(checkpoint, staging)
         atomic_write_text(staging / STATE, json.dumps({"metric": self.metric, "value": self.pending[1], "step": step,

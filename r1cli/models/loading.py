@@ -86,7 +86,7 @@ def resolve_builtin(name: str) -> Path:
 
     gguf = builtin_gguf(name)
     hf_logging.disable_progress_bar()  # conversion runs under r1's own output, not tqdm's
-    # extra={"phase": ...}: the training dashboard names the phase on screen (see r1cli.training.run).
+    # extra={"phase": ...}: the training dashboard names the phase on screen (see r1cli.training.callbacks).
     logging.getLogger("r1cli").info("converting %s from GGUF (first use only)", name,
                                     extra={"phase": f"converting {name} from GGUF (first use only)"})
 

@@ -374,7 +374,7 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
 
 
 def _phase(name: str) -> None:
-    """Name a long phase in training.log and, through ``extra={"phase": ...}``, on the dashboard (see training.run)."""
+    """Name a long phase in training.log and, through ``extra={"phase": ...}``, on the dashboard (see training.callbacks)."""
     import logging
 
     logging.getLogger("r1cli").info("%s", name, extra={"phase": name})

@@ -19,7 +19,6 @@ from r1cli.config.describe import describe, number
 from r1cli.files import atomic_write_text, read_jsonl
 from r1cli.run_dir import RunDirectory
 
-MODEL_CARD = "README.md"  # the name transformers and the Hub give a model card
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -75,6 +74,6 @@ def render_model_card(values: Mapping[str, Any], run: RunDirectory, summary: Map
 
 def write_model_card(values: Mapping[str, Any], run: RunDirectory, summary: Mapping[str, Any] | None = None) -> Path:
     """Write (replace) the run directory's README.md: after the final save, which writes TRL's own card."""
-    path = run.path / MODEL_CARD
+    path = run.model_card
     atomic_write_text(path, render_model_card(values, run, summary), force=True)
     return path
