@@ -107,9 +107,18 @@ def test_real_wizard_checks_each_answer_and_reads_the_files_columns(tmp_path):
     term.type(ENTER)
     answer(term, "Gold answer column", ENTER)
     # Untick every reward: asked again instead of silently keeping the template's.
-    answer(term, "Rewards", SPACE + DOWN + DOWN + SPACE + DOWN * 6 + SPACE + ENTER)
+    from r1cli.config.templates import get_template
+    from r1cli.rewards.registry import available_rewards
+
+    names = available_rewards()  # the checkbox lists every registered reward, in this order
+    ticked = sorted(names.index(n) for n in get_template("quickstart").values()["reward_funcs"])
+    keys, at = "", 0
+    for index in ticked:
+        keys += DOWN * (index - at) + SPACE
+        at = index
+    answer(term, "Rewards", keys + ENTER)
     term.read_until("tick at least one reward")
-    term.type("\x1b[A" * 8 + SPACE + ENTER)  # back up to accuracy, tick it
+    term.type("\x1b[A" * (at - names.index("accuracy")) + SPACE + ENTER)  # back up to accuracy, tick it
     answer(term, "Weights for accuracy:", CTRL_U + "1,2" + ENTER)
     term.read_until("2 weight(s) for 1 reward(s)")
     term.type(CTRL_U + "2" + ENTER)
