@@ -71,6 +71,8 @@ def test_grpo_writes_every_artifact(tmp_path, tiny_model_dir):
     step_lines = [ln for ln in result.output.splitlines() if ln.startswith("step ")]
     assert len(step_lines) >= 3 and "\x1b[" not in result.output
     assert "hf_abcdefghijklmnopqrstuvwx" not in (run / "training.log").read_text()
+    # Library warnings (deprecated TRL/transformers arguments) go to training.log, never between r1's lines.
+    assert "Warning" not in result.output and "warnings.warn" not in result.output, result.output
 
 
 def test_dashboard_rows_are_the_rewards_trl_logs(tmp_path, tiny_model_dir, monkeypatch):

@@ -339,3 +339,29 @@ def test_a_checkpoint_save_that_fails_names_the_path_and_keeps_the_earlier_check
     assert "last complete checkpoint: checkpoint-1" in error.hint and "--resume" in error.hint, error.hint
     earlier = tmp_path / "run" / "checkpoint-1"
     assert (earlier / "model.safetensors").is_file() and (earlier / "trainer_state.json").is_file()
+
+
+def test_truncated_model_files_fail_dry_run_and_grpo_before_the_run_directory_exists(tmp_path, tiny_model_dir):
+    """Cut-short weights are found from the safetensors header before step 1: dry-run never says 'ready'."""
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    model = _truncated_model(tmp_path, tiny_model_dir)
+    recipe = _grpo_recipe(tmp_path, model)
+    dry = CliRunner().invoke(app, ["dry-run", str(recipe)])
+    assert dry.exit_code == 1 and "damaged or cut short" in dry.output and "ready" not in dry.output, dry.output
+    assert "Traceback" not in dry.output
+    run_dir = yaml_output_dir(recipe)
+    grpo = CliRunner().invoke(app, ["grpo", str(recipe), "--no-live"])
+    assert grpo.exit_code == 1 and "damaged or cut short" in grpo.output
+    assert not run_dir.exists()  # the repaired rerun is not refused as "not empty"
+
+
+def yaml_output_dir(recipe):
+    import yaml
+
+    from r1cli.run_dir import RunDirectory
+
+    values = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    return Path(values["output_dir"]) if values.get("output_dir") else RunDirectory(Path("runs") / recipe.stem).path

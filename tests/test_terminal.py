@@ -101,6 +101,7 @@ def test_dumb_terminal_gets_plain_lines_and_named_phases(tmp_path, tiny_model_di
     assert "starting: importing torch" in text and "loading model…" in text and "] step 1…" in text
     assert "\x1b[?25l" not in text  # no live region (it hides the cursor): TERM=dumb cannot redraw
     assert "WANDB" not in text and "Loading weights" not in text  # library output goes to training.log
+    assert "Warning" not in text and "warnings.warn" not in text, text  # deprecation warnings too
     assert "run summary" in text and "elapsed" in text
 
 

@@ -130,6 +130,36 @@ class DamagedModelError(ModelError):
                               "a run's own checkpoint: delete it and resume from the one before (--resume)")
 
 
+def check_weights_complete(source: str | os.PathLike) -> None:
+    """Raise :class:`DamagedModelError` when a local ``.safetensors`` file is shorter than its own header says.
+
+    A safetensors file starts with its header's length and the header, which gives every tensor's byte
+    range: a download or save cut short is found from the file size alone, without reading weights
+    (what ``r1 dry-run`` and the checks before step 1 can afford). Hub ids and other formats pass.
+    """
+    import json
+
+    directory = Path(source)
+    if not directory.is_dir():
+        return
+    for file in sorted(directory.glob("*.safetensors")):
+        try:
+            size = file.stat().st_size
+            with open(file, "rb") as handle:
+                head = handle.read(8)
+                if len(head) < 8:
+                    raise ValueError(f"{file.name}: {size} bytes, no header")
+                length = int.from_bytes(head, "little")
+                if length > size - 8:
+                    raise ValueError(f"{file.name}: {size} bytes, shorter than its header")
+                header = json.loads(handle.read(length))
+            end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
+            if 8 + length + end > size:
+                raise ValueError(f"{file.name}: {size:,} bytes where its header describes {8 + length + end:,}")
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise DamagedModelError(str(source), exc) from None
+
+
 def load_tokenizer(
     name_or_path: str | os.PathLike,
     *,

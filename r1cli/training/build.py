@@ -337,6 +337,10 @@ def prepare_parts(recipe: Recipe, output_dir: Path | None = None, *, rewards=Non
         with problems.blame("model_name_or_path", "check model_name_or_path"):
             parts.extra["model_config"], model = meta_model(recipe)
             _check_lora_targets(recipe, model, problems)
+        from r1cli.models.loading import check_weights_complete, resolve_source
+
+        # Weights cut short fail here, before the run directory exists, not minutes later at load time.
+        check_weights_complete(resolve_source(recipe.r1.model_name_or_path, recipe.r1.gguf_file)[0])
     if problems.findings:
         raise PreStepError(recipe, problems.findings)
     return parts

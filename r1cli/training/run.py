@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -169,7 +170,11 @@ def run_training(recipe: Recipe, *, resume: bool = False, overwrite: bool = Fals
     from r1cli.training.build import prepare_parts
 
     # What would fail before step 1 fails here, at the recipe's file:line, before the run directory is touched.
-    prepared = prepare_parts(recipe, output_dir, rewards=rewards)
+    # Libraries warn while it builds (deprecated TRL arguments...): kept for training.log, not the terminal.
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        prepared = prepare_parts(recipe, output_dir, rewards=rewards)
+    prepared.extra["warnings"] = [f"{w.category.__name__}: {w.message}" for w in said]
     with held:
         checkpoint, changes, finished = on_main_process(start_run_dir)
         if finished:
@@ -200,6 +205,8 @@ def _train(recipe: Recipe, run: RunDirectory, checkpoint: Path | None, changes: 
             drop_eval_records(run.metrics, RunDirectory.checkpoint_step(checkpoint))
         # --- end issue 16 ---
         logger.info("r1 %s run from %s into %s", recipe.trainer, recipe.path, output_dir)
+        for message in (prepared.extra.get("warnings", []) if prepared is not None else []):
+            logger.warning("while checking the recipe: %s", message)
         for key, old, new in changes:
             logger.warning("resumed with a change (--allow-changes): %s %r -> %r", key, old, new)
         if not has_gpu():
