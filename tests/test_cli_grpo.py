@@ -168,3 +168,19 @@ def test_training_log_gets_library_output_not_the_terminal(tmp_path, tiny_model_
     log = (tmp_path / "run" / "training.log").read_text()
     assert "r1 grpo run from" in log
     assert "Writing model shards" not in result.output
+
+
+def test_a_resumed_start_of_run_eval_is_logged_once(tmp_path, tiny_model_dir):
+    """eval_on_start runs again at the resumed step: metrics.jsonl keeps one eval record for that step, not two."""
+    data = write_data(tmp_path)
+    recipe = grpo_recipe(tmp_path, tiny_model_dir, f"eval_dataset_name: {data}\neval_on_start: true\neval_steps: 1\n"
+                                                   "max_eval_samples: 2\n").read_text()
+    path = tmp_path / "grpo.yaml"
+    path.write_text(recipe.replace("max_steps: 3", "max_steps: 2").replace("save_steps: 2", "save_steps: 1"))
+    first = runner.invoke(app, ["grpo", str(path), "--no-live"])
+    assert first.exit_code == 0, first.output
+    resumed = runner.invoke(app, ["grpo", str(path), "--no-live", "--resume", "--allow-changes", "--set", "max_steps=3"])
+    assert resumed.exit_code == 0, resumed.output
+    records = read_jsonl(tmp_path / "run" / "metrics.jsonl")
+    eval_steps = [r["step"] for r in records if "eval/reward" in r]
+    assert sorted(eval_steps) == [0, 1, 2, 3], eval_steps  # step 2: logged once, by the resumed run
