@@ -98,3 +98,19 @@ def test_set_with_a_wrong_type_and_a_secret_stays_hidden(tmp_path):
     assert "max_steps: expected an integer, got true (fix: write an integer, e.g. `max_steps: 3`)" in result.output
     assert "hub_token: expected a text or null, got an integer (value hidden)" in result.output
     assert "12345" not in result.output
+
+
+def test_a_key_indented_by_mistake_is_called_an_indentation_problem(tmp_path):
+    from typer.testing import CliRunner
+
+    from r1cli.cli import app
+
+    indented = tmp_path / "indented.yaml"
+    indented.write_text("model_name_or_path: a/b\n  dataset_name: c/d\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(indented)])
+    assert result.exit_code == 1
+    assert f"{indented}:2: YAML syntax error" in result.output and "indented under the line above" in result.output
+    colon = tmp_path / "colon.yaml"
+    colon.write_text("model_name_or_path: a/b\nsystem_prompt: Answer: think first\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(colon)])
+    assert "put a space after each ':'" in result.output and "indented under" not in result.output

@@ -9,6 +9,7 @@ record the line of every mapping key (as a dotted path such as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -152,7 +153,25 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return sizes[key]
 
 
-def _syntax_hint(problem: str) -> str:
+def _indented_key(text: str, line: int | None) -> bool:
+    """Is 1-based ``line`` a ``key: value`` line indented deeper than the line above, which already has a value?
+
+    That is a key indented by mistake: YAML reads it as part of the value above ("mapping values are not allowed").
+    """
+    lines = text.splitlines()
+    if line is None or not 1 < line <= len(lines):
+        return False
+    here = lines[line - 1]
+    above = next((ln for ln in reversed(lines[: line - 1]) if ln.strip() and not ln.lstrip().startswith("#")), "")
+    indent = lambda ln: len(ln) - len(ln.lstrip(" "))  # noqa: E731
+    key_line = re.match(r"\s*[\w.-]+\s*:(\s|$)", here) is not None
+    above_has_value = re.match(r"\s*[\w.-]+\s*:\s*\S", above) is not None
+    return key_line and above_has_value and indent(here) > indent(above)
+
+
+def _syntax_hint(problem: str, text: str = "", line: int | None = None) -> str:
+    if "mapping values are not allowed" in problem and _indented_key(text, line):
+        return "this key is indented under the line above, which already has a value: start it in the same column"
     if "\\t" in problem or "tab" in problem.lower():
         return "YAML indentation must use spaces, not tabs"
     if "expected <block end>" in problem or "did not find expected key" in problem:  # issue 16: a bad indent
@@ -232,7 +251,7 @@ def read_recipe(path: str | Path) -> RawRecipe:
             problem = f"{opened} is never closed"
         raw.findings = [f for f in raw.findings if f.severity != "error"]
         raw.error(None, f"YAML syntax error: {problem}" + (f" (column {mark.column + 1})" if mark else ""),
-                  _syntax_hint(problem), line=mark.line + 1 if mark else None)
+                  _syntax_hint(problem, text, mark.line + 1 if mark else None), line=mark.line + 1 if mark else None)
         return raw
     finally:
         loader.dispose()
