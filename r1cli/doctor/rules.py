@@ -165,12 +165,16 @@ class ZeroSpread(Rule):
                             temperature=1.2, reject_sampling_mode="refill")
 
 
-class EntropyCollapse(Rule):
-    name = "entropy_collapse"
-    floor = 0.05  # nats: below this the policy is near-deterministic
-    fraction = 0.15  # ... or below this share of its early level
+class _EntropyRule(Rule):
+    """A rule on ``entropy`` against its early level (the median of the first ``early`` logs).
+
+    Each subclass says what is wrong (``wrong(value, base, settled)``) and how to say it
+    (``report(start, step, value, base, metrics)``).
+    """
+
     early = 5  # logs that set the early level (their median)
     steps = 5
+    judge_early = True  # whether the logs that set the early level are judged too
 
     def __init__(self) -> None:
         self.first: list[float] = []
@@ -180,41 +184,44 @@ class EntropyCollapse(Rule):
         value = number(metrics, "entropy")
         if value is None:
             return None
-        if len(self.first) < self.early:
+        settling = len(self.first) < self.early
+        if settling:
             self.first.append(value)
+            if not self.judge_early:
+                return None
         base = statistics.median(self.first)
-        low = value < self.floor or (len(self.first) == self.early and value < self.fraction * base)
-        start = self.streak.update(low, step)
+        start = self.streak.update(self.wrong(value, base, settled=len(self.first) == self.early), step)
         if start is None:
             return None
+        return self.report(start, step, value, base, metrics)
+
+
+class EntropyCollapse(_EntropyRule):
+    name = "entropy_collapse"
+    floor = 0.05  # nats: below this the policy is near-deterministic
+    fraction = 0.15  # ... or below this share of its early level
+
+    def wrong(self, value, base, settled):
+        return value < self.floor or (settled and value < self.fraction * base)
+
+    def report(self, start, step, value, base, metrics):
         return self.finding(start, step, f"entropy fell to {value:.3f} nats (early level {base:.3f}): the policy "
                             "stopped exploring", "raise the sampling temperature, lower the learning rate, "
                             "or add a KL penalty (beta)", temperature=1.2, **half_lr(metrics), beta=0.04)
 
 
-class EntropyExplosion(Rule):
+class EntropyExplosion(_EntropyRule):
     name = "entropy_explosion"
     severity = CRITICAL
     factor = 3.0  # times the early median
     floor = 1.5  # nats, and above this
-    early = 5
     steps = 3
+    judge_early = False
 
-    def __init__(self) -> None:
-        self.first: list[float] = []
-        self.streak = Streak(self.steps)
+    def wrong(self, value, base, settled):
+        return value > self.factor * base and value > self.floor
 
-    def observe(self, step, metrics):
-        value = number(metrics, "entropy")
-        if value is None:
-            return None
-        if len(self.first) < self.early:
-            self.first.append(value)
-            return None
-        base = statistics.median(self.first)
-        start = self.streak.update(value > self.factor * base and value > self.floor, step)
-        if start is None:
-            return None
+    def report(self, start, step, value, base, metrics):
         return self.finding(start, step, f"entropy rose to {value:.2f} nats, {value / max(base, 1e-9):.0f}x its early "
                             "level: the model is producing noise", "lower the learning rate and clip gradients harder",
                             **half_lr(metrics), max_grad_norm=0.5)
