@@ -11,21 +11,6 @@ import pytest
 from r1cli.files import WriteError, atomic_write_text, check_writable
 
 
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 2 MiB tmpfs (root only); unmounted afterwards."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {exc}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_disk_full_names_the_file_and_keeps_the_earlier_one(small_fs):
     target = small_fs / "summary.json"
     atomic_write_text(target, "earlier", force=True)
