@@ -13,6 +13,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import math
+import re
 import time
 
 import pytest
@@ -223,8 +224,10 @@ def test_r1_score_on_the_corpus_counts_and_shows_timeouts(tmp_path):
     assert accuracy["timeouts"] > 0 and accuracy["nulls"] >= accuracy["timeouts"]
     shown = runner.invoke(app, ["score", str(path), "--config", str(tiny), "--skip-invalid"])
     assert shown.exit_code == 0, shown.output
-    assert f"({accuracy['timeouts']} t/o)" in shown.output
-    assert f"accuracy: {accuracy['timeouts']} verification(s) timed out and were left out" in shown.output
+    # How many parses a 1 µs limit cuts short varies from run to run: the table and the flag agree within one run.
+    in_table = re.search(r"\((\d+) t/o\)", shown.output)
+    flagged = re.search(r"accuracy: (\d+) verification\(s\) timed out and were left out", shown.output)
+    assert in_table and flagged and in_table.group(1) == flagged.group(1) and int(flagged.group(1)) > 0, shown.output
 
 
 def test_a_limit_too_small_to_meet_leaves_no_alarm_behind():
