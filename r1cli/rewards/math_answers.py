@@ -17,7 +17,6 @@ import hashlib
 import logging
 import math
 import re
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -285,17 +284,23 @@ _answer_cache: OrderedDict[bytes, tuple[str | None, tuple]] = OrderedDict()
 _ANSWER_CACHE_SIZE = 2_048
 
 
-def _completion_answer(text: str, timeout: float | None) -> tuple[str | None, tuple]:
-    """(answer text, parsed answer) of a completion, remembered; raises TimeLimitExceeded."""
+def _remembered_answer(text: str) -> tuple[str | None, tuple]:
+    """(answer text, parsed answer) of a completion, parsed at most once; runs inside the caller's time limit
+    (a parse cut short raises out of here before anything is remembered)."""
     key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     if key in _answer_cache:
         _answer_cache.move_to_end(key)
         return _answer_cache[key]
-    found = _limited(timeout, _completion_answer_now, text)
+    found = _completion_answer_now(text)
     _answer_cache[key] = found
     if len(_answer_cache) > _ANSWER_CACHE_SIZE:
         _answer_cache.popitem(last=False)
     return found
+
+
+def _completion_answer(text: str, timeout: float | None) -> tuple[str | None, tuple]:
+    """(answer text, parsed answer) of a completion, remembered, under ``timeout``; raises TimeLimitExceeded."""
+    return _limited(timeout, _remembered_answer, text)
 
 
 def parse_answer(completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> Answer | None:
@@ -374,14 +379,14 @@ def _same_answer(gold: Answer, parsed: tuple) -> bool:
 def verify_completion(gold: Answer, completion: Any, *, timeout: float | None = DEFAULT_TIMEOUT) -> float | None:
     """1.0 if the completion's answer equals ``gold``, 0.0 if not or if it has none, None on timeout.
 
-    Parsing and comparing share one time limit of ``timeout`` seconds.
+    Parsing and comparing share one time limit of ``timeout`` seconds (one alarm per completion).
     """
-    started = time.monotonic()
     try:
-        _, parsed = _completion_answer(completion_text(completion), timeout)
-        if not parsed:
-            return 0.0
-        left = None if timeout is None else max(timeout - (time.monotonic() - started), 1e-3)
-        return 1.0 if _limited(left, _same_answer, gold, parsed) else 0.0
+        return _limited(timeout, _verify_now, gold, completion_text(completion))
     except TimeLimitExceeded:
         return None
+
+
+def _verify_now(gold: Answer, text: str) -> float:
+    _, parsed = _remembered_answer(text)
+    return 1.0 if parsed and _same_answer(gold, parsed) else 0.0
