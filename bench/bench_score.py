@@ -16,7 +16,9 @@ are identical row by row. Wall times include process start-up and imports for bo
 
 ``--before DIR`` also times ``r1 score`` from another checkout of r1 (``git worktree add DIR REV``),
 imported from there with the same interpreter, on the same file: the throughput of this version
-against that one, side by side in one run.
+against that one, side by side in one run. The two are run alternately ``--repeat`` times (default 5)
+and compared by their medians, of wall time and of CPU time (user + system, workers included): on a
+shared 2-core machine one run of either varies by 15% or more from the next.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import re
 import resource
 import subprocess
@@ -103,26 +106,63 @@ def baseline(path: str, out: str) -> None:
 
 
 def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
+    elapsed, _, proc = timed_cpu(cmd, env=env, cwd=cwd)
+    return elapsed, proc
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_cpu(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of the process and every process it waited for, the finished process)."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed, proc
+    return elapsed, _children_cpu() - cpu_before, proc
 
 
 def run_r1(bench: Path, workers: int, tmp: Path, checkout: Path | None = None) -> tuple[float, list, dict]:
+    elapsed, _, scores, summary = run_r1_cpu(bench, workers, tmp, checkout)
+    return elapsed, scores, summary
+
+
+def run_r1_cpu(bench: Path, workers: int, tmp: Path, checkout: Path | None = None) -> tuple[float, float, list, dict]:
     scored = tmp / f"scored_w{workers}{'_before' if checkout else ''}.jsonl"
     cmd = [sys.executable, "-m", "r1cli", "score", str(bench), "--rewards", "accuracy", "--workers", str(workers),
            "--json", "--output", str(scored), "--force"]
     env = None
     if checkout is not None:  # import r1cli from the other checkout (spawned workers inherit PYTHONPATH)
         env = {**os.environ, "PYTHONPATH": str(checkout)}
-    elapsed, proc = timed(cmd, env=env, cwd=checkout or REPO)
+    elapsed, cpu, proc = timed_cpu(cmd, env=env, cwd=checkout or REPO)
     summary = json.loads(proc.stdout)
     with open(scored, encoding="utf-8") as handle:
         scores = [json.loads(line)["rewards"]["accuracy"] for line in handle]
-    return elapsed, scores, summary
+    return elapsed, cpu, scores, summary
+
+
+def compare_before(bench: Path, rows: int, workers: int, tmp: Path, before: Path, repeat: int) -> None:
+    """This checkout against ``before``, run alternately ``repeat`` times; medians of wall and CPU time."""
+    runs: dict[str, list[tuple[float, float]]] = {"this": [], "before": []}
+    scores: dict[str, list] = {}
+    for _ in range(repeat):
+        for name, checkout in (("before", before.resolve()), ("this", None)):
+            elapsed, cpu, scores[name], _ = run_r1_cpu(bench, workers, tmp, checkout=checkout)
+            runs[name].append((elapsed, cpu))
+    wall = {name: statistics.median(e for e, _ in values) for name, values in runs.items()}
+    cpu = {name: statistics.median(c for _, c in values) for name, values in runs.items()}
+    for name, label in (("this", "this version"), ("before", str(before))):
+        walls = " ".join(f"{e:.2f}" for e, _ in runs[name])
+        print(f"r1 score --workers {workers}, {label}: median {rows / wall[name]:8.1f} rows/s, {wall[name]:.2f}s wall, "
+              f"{cpu[name]:.2f}s CPU (runs: {walls})")
+    differ = sum(a != b for a, b in zip(scores["before"], scores["this"]))
+    print(f"this version / {before}: {wall['before'] / wall['this']:.2f}x the throughput (median wall), "
+          f"{cpu['before'] / cpu['this']:.2f}x (median CPU), {repeat} alternating runs each; "
+          f"scores differ on {differ:,} rows")
 
 
 def main() -> None:
@@ -131,6 +171,7 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=5000, help="problems (two rows each); default 5000 = 10,000 rows")
     parser.add_argument("--quick", action="store_true", help="skip the single-worker r1 run")
     parser.add_argument("--before", type=Path, help="another r1 checkout to time side by side (git worktree add DIR REV)")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs of each version with --before (default 5)")
     parser.add_argument("--_baseline", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._baseline:
@@ -175,10 +216,7 @@ def main() -> None:
                 row = json.loads(lines[i])
                 print(f"  row {i + 1}: baseline {b} r1 {r}; answer {row['completion'].rpartition('<answer>')[2][:60]!r}")
         if args.before is not None:
-            before_s, before_scores, _ = run_r1(bench, args.workers, tmp, checkout=args.before.resolve())
-            print(f"r1 score --workers {args.workers} from {args.before}: {rows / before_s:8.1f} rows/s  {before_s:6.1f}s; "
-                  f"this version / that one: {before_s / elapsed:.2f}x the throughput; "
-                  f"scores differ on {sum(a != b for a, b in zip(before_scores, scores)):,} rows")
+            compare_before(bench, rows, args.workers, tmp, args.before, max(args.repeat, 1))
         for w, (_, other, _) in results.items():
             if w != args.workers:
                 same = "yes" if other == scores else "NO (a bug)"

@@ -102,3 +102,30 @@ def test_a_shorter_inner_limit_expires_inside_an_outer_one_and_the_outer_still_h
     with pytest.raises(TimeLimitExceeded):
         call_with_time_limit(0.4, lambda: [call_with_time_limit(0.1, busy, 0.05) for _ in range(100)])
     assert time.monotonic() - started < 2.0
+
+
+def test_inner_limits_ending_at_their_deadline_never_interrupt_the_outer_call():
+    # Inside one of r1's alarms an inner limit only moves the timer; a signal that arrives as an
+    # inner call ends must neither escape nor be taken for the outer limit's expiry.
+    def many_inner():
+        expired = 0
+        for _ in range(300):
+            try:
+                call_with_time_limit(0.002, busy, 0.0019)
+            except TimeLimitExceeded:
+                expired += 1
+        busy(0.3)  # a stray interrupt would surface here
+        return expired
+
+    before, handler = timeout_count(), signal.getsignal(signal.SIGALRM)
+    expired = call_with_time_limit(30.0, many_inner)
+    assert timeout_count() - before == expired
+    # afterwards: the handler given back, no timer left running
+    assert signal.getsignal(signal.SIGALRM) == handler and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
+
+def test_the_outer_limit_holds_when_inner_calls_keep_finishing():
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(0.3, lambda: [call_with_time_limit(0.2, busy, 0.01) for _ in range(1000)])
+    assert time.monotonic() - started < 1.5

@@ -161,6 +161,8 @@ def _log10_size(expr: Any, depth: int) -> float:
     Add, Pow, factorial = mv.Add, mv.Pow, mv.factorial
     if depth > 2 * MAX_BRACE_DEPTH:
         return math.inf
+    if expr.is_Rational:  # a class attribute: integers and fractions skip sympy's assumption system
+        return _log10_abs(expr)
     if expr.is_Number:
         return _log10_abs(expr) if expr.is_finite else 0.0
     if isinstance(expr, (mv.Sum, mv.Product)) and _series_size(expr) > MAX_RESULT_DIGITS:
@@ -205,10 +207,11 @@ def _series_size(expr: Any) -> float:
 
 def _log10_abs(number: Any) -> float:
     try:
+        if number.is_Rational:
+            p = int(number.p)
+            return math.log10(abs(p)) - math.log10(abs(int(number.q))) if p else -math.inf
         if number.is_zero:
             return -math.inf
-        if number.is_Rational:
-            return math.log10(abs(int(number.p))) - math.log10(abs(int(number.q)))
         return math.log10(abs(float(number)))
     except (OverflowError, ValueError, TypeError):
         return math.inf

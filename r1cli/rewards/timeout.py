@@ -71,7 +71,7 @@ def call_with_time_limit(seconds: float | None, fn: Callable[..., T], *args: Any
     _local.deadline = now + seconds
     try:
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-            return _with_alarm(seconds, fn, args, kwargs)
+            return _with_alarm(seconds, outer, fn, args, kwargs)
         return _with_watchdog(seconds, fn, args, kwargs)
     finally:
         _local.deadline = outer
@@ -88,23 +88,33 @@ class _Flag:
         self.armed = True
 
 
-def _with_alarm(seconds: float, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+# The alarm limits running on the main thread, innermost last. While the list is not empty
+# r1's handler is installed and the timer belongs to the innermost limit, so a nested limit
+# (one answer inside a whole reward call) costs two setitimer calls, not a handler swap.
+_alarm_levels: list[_Flag] = []
+
+
+def _on_alarm(signum, frame):
+    # A late signal (delivered after its call finished) must not raise anywhere.
+    if _alarm_levels and _alarm_levels[-1].armed:
+        raise _Expired
+
+
+def _with_alarm(seconds: float, outer_deadline: float | None, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    if _alarm_levels and outer_deadline is not None:
+        return _nested_alarm(seconds, outer_deadline, fn, args, kwargs)
     flag = _Flag()
-
-    def on_alarm(signum, frame):
-        # A late signal (delivered after the call finished) must not raise anywhere.
-        if flag.armed:
-            raise _Expired
-
     started = time.monotonic()
     old_handler = signal.getsignal(signal.SIGALRM)
     old_delay, old_interval = signal.getitimer(signal.ITIMER_REAL)
+    outer_levels = _alarm_levels[:]
     try:
         try:
             try:
+                _alarm_levels[:] = [flag]
                 # Armed inside the try: with a tiny limit the alarm goes off as soon as setitimer
                 # returns, and an _Expired raised before the try would leave the timer running.
-                signal.signal(signal.SIGALRM, on_alarm)
+                signal.signal(signal.SIGALRM, _on_alarm)
                 # The interval re-raises into code that swallowed the first exception.
                 signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_S)
                 return fn(*args, **kwargs)
@@ -114,6 +124,7 @@ def _with_alarm(seconds: float, fn: Callable[..., T], args: tuple, kwargs: dict)
         except _Expired:
             flag.armed = False
     finally:
+        _alarm_levels[:] = outer_levels
         # None: the old handler was not installed from Python; the default is the best we can restore.
         signal.signal(signal.SIGALRM, old_handler if old_handler is not None else signal.SIG_DFL)
         if old_delay:
@@ -121,6 +132,29 @@ def _with_alarm(seconds: float, fn: Callable[..., T], args: tuple, kwargs: dict)
             left = max(old_delay - (time.monotonic() - started), 1e-3)
             signal.setitimer(signal.ITIMER_REAL, left, old_interval)
     # Only an expiry gets here: every other path returned or raised above.
+    _record_expiry()
+    raise TimeLimitExceeded(f"gave up after {seconds:g}s")
+
+
+def _nested_alarm(seconds: float, outer_deadline: float, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    """A shorter limit inside one of ours: take the timer for ``seconds``, give the outer limit its rest after."""
+    flag = _Flag()
+    try:
+        try:
+            try:
+                _alarm_levels.append(flag)
+                signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_S)
+                return fn(*args, **kwargs)
+            finally:
+                flag.armed = False
+        except _Expired:
+            pass
+    finally:
+        # The outer limit's timer again (already past: it goes off at once). A signal arriving before
+        # the pop finds this level disarmed and is ignored; the outer limit's re-fire follows.
+        signal.setitimer(signal.ITIMER_REAL, max(outer_deadline - time.monotonic(), 1e-6), _REFIRE_S)
+        if _alarm_levels and _alarm_levels[-1] is flag:
+            _alarm_levels.pop()
     _record_expiry()
     raise TimeLimitExceeded(f"gave up after {seconds:g}s")
 
