@@ -11,6 +11,10 @@ time budget) is checked for false alarms: its metrics.jsonl should hold no docto
     .venv/bin/python bench/bench_doctor.py                                # SFT from the quickstart first
     .venv/bin/python bench/bench_doctor.py --sft runs/bench-doctor/sft    # reuse an SFT model
 
+Real-time eval runs at step 0 too (``eval_on_start``), so the starting model is the reference the
+doctor measures a fall from, and the first best ``keep_best`` holds (``best/`` with ``"step": 0``
+when the run only got worse).
+
 CPU, minutes, not CI. The defaults fit a loaded 2-core machine in about half an hour; on a quiet
 machine use the issue's sizes: ``--lr 3e-5 --steps 30 --batch 16 --eval-every 3 --eval-samples 64
 --limit 200 --num-samples 2 --healthy-minutes 10`` (the healthy run's budget is wall time).
@@ -73,7 +77,7 @@ def main() -> None:
              "--set", f"model_name_or_path={sft}", "--set", f"output_dir={collapse}",
              "--set", "use_peft=false", "--set", f"learning_rate={args.lr}", "--set", "use_reject_sampling=false",
              "--set", f"max_steps={args.steps}", "--set", f"per_device_train_batch_size={args.batch}",
-             "--set", "max_train_minutes=60", "--set", "eval_on_start=false",
+             "--set", "max_train_minutes=60", "--set", "eval_on_start=true",
              "--set", f"eval_steps={args.eval_every}", "--set", f"max_eval_samples={args.eval_samples}",
              "--set", "save_steps=1000", "--set", "save_total_limit=1",
              "--set", "keep_best=true", "--set", "stop_on_collapse=false"])

@@ -184,3 +184,30 @@ def test_a_resumed_start_of_run_eval_is_logged_once(tmp_path, tiny_model_dir):
     records = read_jsonl(tmp_path / "run" / "metrics.jsonl")
     eval_steps = [r["step"] for r in records if "eval/reward" in r]
     assert sorted(eval_steps) == [0, 1, 2, 3], eval_steps  # step 2: logged once, by the resumed run
+
+
+def test_keep_best_keeps_the_best_evaluated_model_counting_the_start(tmp_path, tiny_model_dir):
+    """keep_best with eval_on_start: best/ holds the model of the best eval/reward, the starting model included,
+    loadable as a model; final_model: best makes it the final one."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    data = write_data(tmp_path)
+    recipe = grpo_recipe(tmp_path, tiny_model_dir, f"eval_dataset_name: {data}\neval_on_start: true\neval_steps: 1\n"
+                                                   "max_eval_samples: 4\nkeep_best: true\nkeep_best_metric: eval/reward\n"
+                                                   "final_model: best\n")
+    result = runner.invoke(app, ["grpo", str(recipe), "--no-live", "--set", "learning_rate=5.0e-3"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    evals = [(r["step"], r["eval/reward"]) for r in read_jsonl(run / "metrics.jsonl") if "eval/reward" in r]
+    assert [step for step, _ in evals] == [0, 1, 2, 3]
+    best_step, best_value = max(evals, key=lambda e: (e[1], -e[0]))  # the first of equal bests stays
+    state = json.loads((run / "best" / "keep_best.json").read_text())
+    assert (state["step"], state["value"]) == (best_step, pytest.approx(best_value))
+    assert state["checkpoint"] == (None if best_step == 0 else f"checkpoint-{best_step}")
+    AutoModelForCausalLM.from_pretrained(run / "best")  # a whole model, whichever step it came from
+    kept, final = load_file(run / "best" / "model.safetensors"), load_file(run / "model.safetensors")
+    assert kept.keys() == final.keys() and all((kept[k] == final[k]).all() for k in kept)
+    if best_step == 0:  # the run never beat its start: the kept weights are the starting model's
+        start = load_file(tiny_model_dir / "model.safetensors")
+        assert all((kept[k] == start[k]).all() for k in kept)

@@ -50,6 +50,40 @@ def test_best_follows_the_metric_and_survives_rotation(tmp_path):
     assert not list(tmp_path.glob(".best-*"))
 
 
+def write_model(weights: str):
+    """A save(dir) as keep_start receives it: writes the starting model's files."""
+    def save(directory: Path) -> None:
+        (directory / "model.safetensors").write_text(weights)
+        (directory / "config.json").write_text("{}")
+    return save
+
+
+def test_the_starting_model_is_the_first_best_and_only_a_better_step_replaces_it(tmp_path):
+    run = RunDirectory(tmp_path)
+    keeper = KeepBest(run)
+    assert keeper.keep_start({"eval/accuracy": 0.44}, write_model("start")) == tmp_path / "best"
+    assert json.loads((tmp_path / "best" / "keep_best.json").read_text()) == {
+        "metric": "eval/accuracy", "value": 0.44, "step": 0, "checkpoint": None}
+    assert not keeper.offer(3, {"eval/accuracy": 0.12})  # the run only gets worse: the start stays best
+    assert (tmp_path / "best" / "model.safetensors").read_text() == "start"
+    (tmp_path / "model.safetensors").write_text("wrecked")
+    keeper.make_final(tmp_path)  # final_model: best ends with the model the run started from
+    assert (tmp_path / "model.safetensors").read_text() == "start"
+    assert keeper.offer(6, {"eval/accuracy": 0.5})
+    save_checkpoint(run, 6, "w6")
+    keeper.keep(6)
+    assert (tmp_path / "best" / "model.safetensors").read_text() == "w6"
+    assert KeepBest(run).best == (6, 0.5)
+
+
+def test_the_starting_value_is_noted_on_processes_that_write_nothing(tmp_path):
+    keeper = KeepBest(RunDirectory(tmp_path))
+    assert keeper.keep_start({"eval/accuracy": 0.3}, None) is None
+    assert keeper.best == (0, 0.3) and not (tmp_path / "best").exists()
+    assert not keeper.offer(2, {"eval/accuracy": 0.2}) and keeper.offer(2, {"eval/accuracy": 0.31})
+    assert keeper.keep_start({"eval/reward": 1.0}, None) is None  # another metric: not this keeper's
+
+
 def test_state_is_read_back_on_resume(tmp_path):
     run = RunDirectory(tmp_path)
     keeper = KeepBest(run)
@@ -118,6 +152,7 @@ def test_callback_writes_findings_keeps_the_best_and_stops_on_collapse(tmp_path)
         if control.should_training_stop:
             break
     assert step == 12 and control.should_training_stop
+    # step 0's 0.25 was the first best (no model handed to the callback here, so none was saved); step 3 beat it
     assert json.loads((run.path / "best" / "keep_best.json").read_text())["step"] == 3
     lines = [json.loads(line) for line in run.metrics.read_text().splitlines()]
     assert [(r["event"], r["rule"], r["started"], r["step"]) for r in lines] == [("doctor", "collapse", 9, 12)]
@@ -148,3 +183,17 @@ def test_resumed_callback_replays_the_run_and_does_not_repeat_itself(tmp_path):
     assert [e["message"].split(":")[0] for e in events] == ["doctor @9 collapse"]
     doctor.on_log(None, state(12), control, logs={"eval/accuracy": 0.02, "eval/samples": 64})
     assert len(events) == 1
+
+
+def test_callback_saves_the_starting_model_when_step_0_is_evaluated(tmp_path):
+    doctor, events, run, control = callback(tmp_path, keep_best_metric="eval/accuracy")
+    saved = []
+    model = SimpleNamespace(save_pretrained=lambda d: (Path(d, "model.safetensors").write_text("start"), saved.append(d)))
+    tokenizer = SimpleNamespace(save_pretrained=lambda d: Path(d, "tokenizer.json").write_text("{}"))
+    doctor.on_log(None, state(0), control, logs={"eval/accuracy": 0.44, "eval/samples": 64}, model=model,
+                  processing_class=tokenizer)
+    assert not control.should_save  # nothing for transformers to save: the starting model is written directly
+    assert {p.name for p in (run.path / "best").iterdir()} == {"model.safetensors", "tokenizer.json", "keep_best.json"}
+    assert any("of the starting model: 0.44" in e["message"] for e in events)
+    doctor.on_log(None, state(3), control, logs={"eval/accuracy": 0.1, "eval/samples": 64}, model=model)
+    assert not control.should_save and len(saved) == 1

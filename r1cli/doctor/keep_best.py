@@ -4,6 +4,7 @@
     if keeper.offer(step, logs):       # a new best value: the trainer saves checkpoint-<step> now
         control.should_save = True
     keeper.keep(step)                  # after the save: checkpoint-<step> is hard-linked into best/
+    keeper.keep_start(logs, save)      # step 0 (eval_on_start): save(dir) writes the starting model into best/
     keeper.make_final(run.path)        # at the end (final_model: best): best's weights become the final model
 
 ``best/`` holds a copy of the whole checkpoint (files hard-linked where the file
@@ -11,7 +12,8 @@ system allows, so it costs no space while the checkpoint exists, and survives
 ``save_total_limit`` deleting it) and ``keep_best.json``: the metric, its value
 and the step. That file is read back on ``--resume``, so a resumed run only
 replaces ``best/`` with a better value. A value logged at step 0 (``eval_on_start``)
-is the starting model, which is not copied: it stays where ``model_name_or_path`` points.
+is the starting model's: it is the first best, and the starting model is saved into ``best/``
+(``"step": 0``), so a run that only gets worse keeps the model it started from.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 from r1cli.files import atomic_write_text
 from r1cli.run_dir import RunDirectory
@@ -72,14 +75,20 @@ class KeepBest:
     def _better(self, value: float, than: tuple[int, float] | None) -> bool:
         return than is None or (value > than[1] if self.greater else value < than[1])
 
+    def _value(self, metrics: dict) -> float | None:
+        value = metrics.get(self.metric)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return None
+        return float(value)
+
     def offer(self, step: int, metrics: dict) -> bool:
         """A new best value logged at ``step``: remember it and return True (save a checkpoint at this step)."""
-        value = metrics.get(self.metric)
-        if step <= 0 or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        value = self._value(metrics)
+        if step <= 0 or value is None:
             return False
         if not (self._better(value, self.best) and self._better(value, self.pending)):
             return False
-        self.pending = (step, float(value))
+        self.pending = (step, value)
         return True
 
     def keep(self, step: int) -> Path | None:
@@ -89,15 +98,36 @@ class KeepBest:
         checkpoint = self.run.checkpoint(step)
         if not checkpoint.is_dir():
             return None
-        staging = self.run.path / f".{RunDirectory.BEST}-{step}"
-        shutil.rmtree(staging, ignore_errors=True)
-        _link_tree(checkpoint, staging)
-        atomic_write_text(staging / STATE, json.dumps({"metric": self.metric, "value": self.pending[1], "step": step,
-                                                       "checkpoint": checkpoint.name}, indent=2) + "\n", force=True)
-        shutil.rmtree(self.path, ignore_errors=True)
-        staging.rename(self.path)
+        self._install(lambda staging: _link_tree(checkpoint, staging), step, self.pending[1], checkpoint.name)
         self.best, self.pending = self.pending, None
         return self.path
+
+    def keep_start(self, metrics: dict, save: Callable[[Path], None] | None) -> Path | None:
+        """Step 0's value (``eval_on_start``: the starting model's) is the first best; ``save(dir)`` writes the
+        starting model into best/. ``save`` is None on processes that write no files (the value is still noted)."""
+        value = self._value(metrics)
+        if value is None or not self._better(value, self.best):
+            return None
+        self.best = (0, value)
+        if save is None:
+            return None
+
+        def fill(staging: Path) -> None:
+            staging.mkdir(parents=True)
+            save(staging)
+
+        self._install(fill, 0, value, None)
+        return self.path
+
+    def _install(self, fill: Callable[[Path], None], step: int, value: float, checkpoint: str | None) -> None:
+        """Build the new best/ beside the old one (``fill(staging)`` writes the model), then swap it in."""
+        staging = self.run.path / f".{RunDirectory.BEST}-{step}"
+        shutil.rmtree(staging, ignore_errors=True)
+        fill(staging)
+        atomic_write_text(staging / STATE, json.dumps({"metric": self.metric, "value": value, "step": step,
+                                                       "checkpoint": checkpoint}, indent=2) + "\n", force=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+        staging.rename(self.path)
 
     def make_final(self, output_dir: Path) -> Path | None:
         """Copy best/'s model files (weights, config, tokenizer; not the optimizer) over the final model in ``output_dir``."""

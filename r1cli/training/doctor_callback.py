@@ -17,7 +17,9 @@ On every ``on_log`` (train metrics and real-time ``eval/*`` alike) the
 
 With ``keep_best``, a new best value of ``keep_best_metric`` makes the trainer save
 ``checkpoint-<step>`` at once, and :class:`~r1cli.doctor.keep_best.KeepBest` links it into
-``<run>/best/``; ``final_model: best`` copies it over the final model at the end.
+``<run>/best/``; a value at step 0 (``eval_on_start``) saves the starting model there, so a run
+that only gets worse keeps where it started. ``final_model: best`` copies best/ over the final
+model at the end.
 
 On ``--resume`` the rules replay the run's metrics.jsonl (already cut at the
 checkpoint's step) so their windows and bests go on where they were, and
@@ -79,7 +81,12 @@ class DoctorCallback(TrainerCallback):
                 control.should_training_stop = True
                 self._say(state, f"stop_on_collapse: stopping after step {step}"
                           + (f"; the best model is in {self.keeper.path}" if self.keeper and self.keeper.best else ""))
-        if self.keeper is not None and self.keeper.offer(step, logs):
+        if self.keeper is not None and step == 0:  # eval_on_start: the starting model is the first best
+            save = _model_saver(kwargs) if state.is_world_process_zero else None
+            if self.keeper.keep_start(logs, save) is not None:
+                self._say(state, f"{self.keeper.metric} of the starting model: {self.keeper.best[1]:.3g}, "
+                          f"kept in {self.keeper.path} until a step beats it")
+        elif self.keeper is not None and self.keeper.offer(step, logs):
             control.should_save = True  # checkpoint-<step> now, whatever save_steps says
         return control
 
@@ -92,7 +99,7 @@ class DoctorCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.keeper is not None and self.keeper.best is None:
-            self._say(state, f"keep_best: no {self.keeper.metric} was logged after step 0, so nothing was kept "
+            self._say(state, f"keep_best: no {self.keeper.metric} was logged, so nothing was kept "
                       "(real-time eval needs eval_steps and an eval dataset)")
 
     def finish(self, output_dir: Path) -> Path | None:
@@ -104,6 +111,20 @@ class DoctorCallback(TrainerCallback):
             step, value = self.keeper.best
             logger.warning("final_model=best: the final model is step %d's (%s=%.3g)", step, self.keeper.metric, value)
         return kept
+
+
+def _model_saver(kwargs: dict):
+    """``save(dir)``: the model (with PEFT, its adapter) and tokenizer that transformers hands its callbacks."""
+    model, tokenizer = kwargs.get("model"), kwargs.get("processing_class")
+    if model is None or not hasattr(model, "save_pretrained"):
+        return None
+
+    def save(directory: Path) -> None:
+        model.save_pretrained(directory)
+        if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+            tokenizer.save_pretrained(directory)
+
+    return save
 
 
 def doctor_callback_for(recipe, metrics, run: RunDirectory, rewards=None) -> DoctorCallback | None:
