@@ -95,6 +95,20 @@ def test_time_before_the_window_and_stray_ends_are_ignored():
     assert timer.current is None
 
 
+def test_the_window_restarts_only_before_its_first_step():
+    timer, clock = timer_with_clock()
+    timer.start_window(0)
+    with timer.phase("eval"):
+        clock.tick(90)  # eval_on_start
+    assert timer.restart_before_first_step(0)
+    with timer.phase("generate"):
+        clock.tick(10)
+    assert not timer.restart_before_first_step(1)  # a step ran: nothing is dropped
+    metrics = timer.flush(1)
+    assert metrics["time/eval"] == 0 and metrics["time/generate"] == 10 and metrics["time/step"] == 10
+    assert not PhaseTimer(clock).restart_before_first_step(0)  # no window yet
+
+
 def test_an_exception_closes_the_phase():
     timer, clock = timer_with_clock()
     timer.start_window(0)
@@ -144,7 +158,12 @@ def test_every_logged_step_says_where_its_time_went(tiny_model_dir, tmp_path):
         for phase in ("generate", "rewards", "logprobs", "backward", "optimizer"):  # beta > 0: reference log-probs
             assert record[f"time/{phase}"] > 0, phase
     first, second = steps
-    assert first["time/eval"] > 0 and first["time/reject_sampling"] > 0  # the start-of-run eval; the extra round
+    assert first["time/reject_sampling"] > 0  # the extra round
+    # The start-of-run eval is no step's time (it would make step 1 look several times slower): its own
+    # record says how long it took.
+    assert first["time/eval"] == 0
+    start_eval = [r for r in read_metrics(tmp_path / "run") if r["step"] == 0 and "eval/reward" in r]
+    assert start_eval and start_eval[0]["eval/seconds"] > 0
     assert second["time/save"] > 0  # step 1's checkpoint, saved after step 1's log
     assert first["time/save"] == 0
 

@@ -240,6 +240,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         should_log = self.control.should_log
         super(GRPOTrainer, self).log(dict(metrics))
         self.control.should_log = should_log
+        # The start-of-run eval (and a keep-best save its log caused) is not the first step's time.
+        self.phases.restart_before_first_step(self.state.global_step)
         return metrics
 
     # -- reject sampling ------------------------------------------------------------------

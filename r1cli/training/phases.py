@@ -21,7 +21,10 @@ only, so the phases never sum to more than the step.
 ``start_window``): every phase of :data:`PHASES` (0.0 when it did not run) and
 ``time/step``, the wall time; a window of several steps (``logging_steps`` > 1) is
 averaged. Then it starts the next window. A phase still open at a flush is split at
-that moment between the two windows.
+that moment between the two windows. Work done before a run's first step (the start-of-run
+eval and the keep-best save it may cause) is no step's: the trainer restarts the first window
+after it (:meth:`PhaseTimer.restart_before_first_step`); the eval's own ``eval/seconds`` says
+how long it took.
 
 The metric names (``time/<phase>``) are owned here; the dashboard and ``r1 report``
 read every ``time/*`` key of the metric stream without importing this module.
@@ -109,6 +112,14 @@ class PhaseTimer:
         self._window_start = self._credit()
         self._window_step = step
         self._totals.clear()
+
+    def restart_before_first_step(self, step: int) -> bool:
+        """Start the window afresh if no step has run in it yet (work before a run's first step, such as
+        ``eval_on_start``, is not the first step's time); True if it did."""
+        if self._window_start is None or step != self._window_step:
+            return False
+        self.start_window(step)
+        return True
 
     def flush(self, step: int) -> dict[str, float]:
         """Seconds per step of each phase and of the wall clock since the last flush; {} when no step passed."""
