@@ -11,7 +11,8 @@ evaluation, training, reporting, doctor; (4) ui; (5) commands, cli, docs, __main
 Between packages of one layer only the intended pairs: config uses models
 (validation), evaluation uses scoring (eval scores as `r1 score` does),
 training uses evaluation (real-time eval's generation) and doctor (the
-training doctor's live callback). ``ui`` never imports
+training doctor's live callback), and doctor reads the phase-timing metric
+names of training/phases.py. ``ui`` never imports
 ``training``: they share plain metric events. There are no import cycles,
 counting imports inside functions. tests/test_architecture.py holds the table
 and checks it.

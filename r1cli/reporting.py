@@ -7,7 +7,10 @@ the weighted total with its spread, accuracy (train reward and real-time eval),
 completion length and the clipped share, reject-sampling statistics (zero-spread
 share before and after, groups recovered), loss / KL, and seconds per step by phase.
 Shares and accuracy are drawn on a fixed 0-1 axis, steps as whole numbers; the title says what was trained
-(from the run's config.yaml, :func:`r1cli.config.describe.describe`).
+(from the run's config.yaml, :func:`r1cli.config.describe.describe`). The training doctor's
+findings are marked on every panel: a dashed line at the step each one started, labelled with
+the rule, orange for a warning and red for a critical one, and listed under the panels with what
+to try (which findings, at which steps: :func:`r1cli.doctor.annotations.plot_marks`).
 
 The HTML page is what one sends a colleague: what was trained (model, data,
 rewards with weights, key settings), how it went (steps, wall time, last and best
@@ -23,11 +26,14 @@ import base64
 import html
 import io
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from r1cli.config.describe import RecipeFacts, describe, number
+from r1cli.doctor.annotations import PlotMark, plot_marks
 from r1cli.doctor.annotations import report_lines as doctor_lines
+from r1cli.doctor.rules import CRITICAL, WARNING
 from r1cli.errors import DataError
 from r1cli.files import atomic_open, read_jsonl, refuse_overwrite
 from r1cli.run_dir import RunDirectory
@@ -43,6 +49,9 @@ Y_LABELS = {"Reward per function (train mean)": "mean reward", "Total reward (we
 HEADLINE = (("reward", "max"), ("rewards/accuracy/mean", "max"), ("eval/accuracy", "max"),
             ("completions/mean_length", None), ("completions/clipped_ratio", "min"), ("loss", None), ("kl", None),
             ("entropy", None))
+SEVERITY_COLOURS = {WARNING: "#b36200", CRITICAL: "#b2182b"}  # the doctor's markers and their lines in the note
+NOTE_LINES = 8  # findings listed under the panels at most (report.html lists them all)
+NOTE_WIDTH = 190  # characters a note line is cut to (the figure's width at its font size)
 
 
 @dataclass
@@ -118,9 +127,13 @@ def render_png(run_name: str, records: list[dict], facts: RecipeFacts | None = N
     found = panels(records)
     if not found:
         raise DataError(f"{RunDirectory.METRICS} has no plottable metrics", hint="is this a finished r1 run directory?")
+    marks = plot_marks(records)
+    notes = doctor_note(marks)
+    note_height = 0.17 * len(notes) + (0.1 if notes else 0)  # inches under the panels
     cols = 2
     rows = (len(found) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows + 0.6), squeeze=False)
+    height = 3.2 * rows + 0.6 + note_height
+    fig, axes = plt.subplots(rows, cols, figsize=(12, height), squeeze=False)
     for ax, (title, lines) in zip(axes.flat, found):
         for line in lines:
             ax.plot(line.steps, line.values, marker="o" if len(line.steps) < 30 else None, markersize=3, label=line.label)
@@ -140,11 +153,67 @@ def render_png(run_name: str, records: list[dict], facts: RecipeFacts | None = N
     if facts and facts.rewards:
         heading += "\nrewards: " + ", ".join(f"{n} x{number(w)}" for n, w in facts.rewards)
     fig.suptitle(heading, fontsize=11)
-    fig.tight_layout()
+    for i, (colour, line) in enumerate(notes):
+        fig.text(0.01, (note_height - 0.01 - 0.17 * (i + 1)) / height, line, fontsize=7.5,
+                 color=colour, ha="left", va="bottom")
+    fig.tight_layout(rect=(0, note_height / height, 1, 1))
+    draw_marks(list(axes.flat)[:len(found)], marks)  # after the layout: labels are placed in its pixels
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": MARKER})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def colour_of(severity: str) -> str:
+    return SEVERITY_COLOURS.get(severity, SEVERITY_COLOURS[WARNING])
+
+
+def doctor_note(marks: list[PlotMark]) -> list[tuple[str, str]]:
+    """(colour, text) of the lines under the panels that say what the markers mean; [] without findings."""
+    if not marks:
+        return []
+    found = [(colour_of(severity), textwrap.shorten(line, NOTE_WIDTH, placeholder=" ..."))
+             for mark in marks for severity, line in mark.lines]
+    if len(found) > NOTE_LINES:
+        found = found[:NOTE_LINES - 1] + [("#666", f"... and {len(found) - NOTE_LINES + 1} more: report.html lists "
+                                                   "every finding")]
+    return [("#333", "Training doctor (dashed lines at the step each finding started; orange: warning, red: "
+                     "critical):")] + found
+
+
+def draw_marks(axes: list, marks: list[PlotMark]) -> None:
+    """A dashed line at each mark's step on every panel, labelled with its rules at the top of the panel; labels
+    that would overlap go down a row (placed in the laid-out figure's pixels)."""
+    if not marks:
+        return
+    renderer = axes[0].figure.canvas.get_renderer()
+    points = 72 / axes[0].figure.dpi  # pixels -> points
+    for ax in axes:
+        for mark in marks:
+            ax.axvline(mark.step, color=colour_of(mark.severity), linestyle="--", linewidth=1.1, alpha=0.9, zorder=1.5)
+        ax.get_xlim()  # autoscale now, so data -> pixels is final
+        frame = ax.get_window_extent(renderer)
+        rows: list[list[tuple[float, float]]] = []  # per row of labels: the pixel spans taken
+        for mark in marks:
+            label = ax.annotate(mark.label, xy=(mark.step, 1), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                                textcoords="offset points", ha="left", va="top", fontsize=7, zorder=5,
+                                color=colour_of(mark.severity),
+                                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+            box = label.get_window_extent(renderer)
+            if box.x1 > frame.x1:  # past the panel's right edge: to the left of the line
+                label.set_horizontalalignment("right")
+                label.xyann = (-2, -2)
+                box = label.get_window_extent(renderer)
+            step, gap = box.height + 1, box.height * 0.6  # pixels between rows, and between labels in a row
+            fits = max(1, int(frame.height * 0.6 // step))  # rows in the panel's upper part; then start over
+            row = next(i for i in range(len(rows) + 1)
+                       if i == len(rows) or all(box.x1 + gap < a or box.x0 > b + gap for a, b in rows[i]))
+            if row >= fits:
+                row = min(range(fits), key=lambda i: len(rows[i]))
+            if row == len(rows):
+                rows.append([])
+            rows[row].append((box.x0, box.x1))
+            label.xyann = (label.xyann[0], -2 - row * step * points)
 
 
 def headline(records: list[dict]) -> list[tuple[str, str, str]]:

@@ -48,7 +48,9 @@ PEERS = {
     ("evaluation", "scoring"): "`r1 eval` scores completions exactly as `r1 score` does",
     ("training", "evaluation"): "real-time eval and dry-run generate with evaluation's batched generation",
     ("training", "doctor"): "the doctor's rules and keep-the-best run live in a training callback (doctor is torch-free)",
-    ("reporting", "doctor"): "`r1 report` shows the doctor's findings on its HTML page",
+    ("reporting", "doctor"): "`r1 report` shows the doctor's findings on its HTML page and marks them on its plot",
+    ("doctor", "training"): "the slow_phase rule reads the time/<phase> metrics whose names training/phases.py "
+                            "owns (torch-free, imports nothing of r1)",
     ("cli", "commands"): "the Typer app wires one module per command",
     ("__main__", "cli"): "python -m r1cli runs the app",
     ("docs", "cli"): "the README's command reference is generated from the app's --help",

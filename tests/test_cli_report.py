@@ -131,3 +131,70 @@ def test_a_resumed_run_says_which_part_the_wall_time_covers(tmp_path):
     run.metrics.write_text(json.dumps({"step": 15, "loss": 0.1}) + "\n")
     assert runner.invoke(app, ["report", str(run.path)]).exit_code == 0
     assert "15 of 15 steps (resumed at step 10: the last 5 in 0:25)" in run.report_html.read_text()
+
+
+def doctor_event(started: int, rule: str, severity: str = "warning", message: str = "m") -> dict:
+    """A finding as a live run writes it into metrics.jsonl (r1cli.doctor.diagnose.finding_record)."""
+    return {"step": started + 2, "started": started, "event": "doctor", "rule": rule, "seen_at": started + 2,
+            "severity": severity, "message": message, "recommendation": "r", "settings": {"max_completion_length": 128},
+            "stops": severity == "critical"}
+
+
+def test_the_plot_marks_the_doctors_findings(tmp_path, monkeypatch):
+    """Each finding in metrics.jsonl is marked on every panel at the step it started, labelled with its rule, and
+    listed under the panels; the PNG is written."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Annotation
+
+    from r1cli import reporting
+    from r1cli.doctor.annotations import PlotMark
+
+    run = RunDirectory(tmp_path / "run")
+    run.path.mkdir()
+    records = [{"step": s, "loss": 0.1, "reward": 0.5, "rewards/accuracy/mean": 0.3, "completions/clipped_ratio": 0.5}
+               for s in range(1, 11)]
+    records.append(doctor_event(4, "clipped", message="50% of completions were cut"))
+    run.metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+    drawn, figures = [], []
+    draw = reporting.draw_marks
+    monkeypatch.setattr(reporting, "draw_marks", lambda axes, marks: (drawn.append((axes, marks)), draw(axes, marks)))
+    monkeypatch.setattr(plt, "close", lambda fig: figures.append(fig))
+    result = runner.invoke(app, ["report", str(run.path)])
+    assert result.exit_code == 0, result.output
+    assert run.report_png.read_bytes().startswith(b"\x89PNG")
+    (axes, marks), = drawn
+    line = "doctor @4 clipped: 50% of completions were cut; try max_completion_length: 128"
+    assert marks == [PlotMark(4, ("clipped",), "warning", (("warning", line),))]
+    assert sorted(ax.get_title() for ax in axes) == sorted(t for t, _ in panels(records))
+    for ax in axes:  # a vertical line at step 4 in the warning colour, and the rule's name
+        assert [ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == "--"] == [4]
+        assert [t.get_text() for t in ax.texts if isinstance(t, Annotation)] == ["clipped"]
+    notes = [t.get_text() for t in figures[0].texts if t is not figures[0]._suptitle]
+    assert notes[0].startswith("Training doctor (dashed lines") and notes[1] == line
+
+
+def test_plot_marks_group_findings_of_one_step_and_fall_back_to_diagnosing():
+    from r1cli.doctor.annotations import plot_marks
+
+    records = [doctor_event(7, "collapse", "critical"), doctor_event(3, "clipped"), doctor_event(7, "kl_spike")]
+    marks = plot_marks(records)
+    assert [(m.step, m.label, m.severity) for m in marks] == [(3, "clipped", "warning"),
+                                                              (7, "collapse, kl_spike", "critical")]
+    assert [severity for severity, _ in marks[1].lines] == ["critical", "warning"]
+    # No finding logged (the doctor was off, an older run): the rules are applied now.
+    nan_loss = [{"step": s, "loss": 0.1 if s != 6 else None, "grad_norm": 0.3} for s in range(1, 10)]
+    assert [(m.step, m.label, m.severity) for m in plot_marks(nan_loss)] == [(6, "nonfinite", "critical")]
+    assert plot_marks([{"step": s, "loss": 0.1} for s in range(1, 10)]) == []
+
+
+def test_a_plot_without_findings_has_no_marks_or_note(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from r1cli import reporting
+
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda fig: figures.append(fig))
+    reporting.render_png("run", [{"step": s, "loss": 0.1, "reward": 0.5} for s in range(1, 11)])
+    fig = figures[0]
+    assert fig.texts == [fig._suptitle] and all(not ax.texts for ax in fig.axes)
+    assert not [ln for ax in fig.axes for ln in ax.lines if ln.get_linestyle() == "--"]

@@ -9,7 +9,8 @@ import random
 import pytest
 
 from r1cli.doctor import Doctor, diagnose
-from r1cli.doctor.rules import Finding
+from r1cli.doctor.rules import Finding, SlowPhase
+from r1cli.training.phases import PHASES, STEP, metric_name
 
 
 def train_log(step: int, rng: random.Random, *, acc=0.3, fmt=0.85, zero=0.2, entropy=0.5, clipped=0.03, kl=0.002,
@@ -50,18 +51,52 @@ def stream(steps: int, seed: int = 0, every: int = 5, eval_p=lambda s: 0.3, **tr
     return records
 
 
+# Seconds per step of each phase (time/<phase>, r1cli/training/phases.py) in two kinds of run.
+CPU = {"generate": 41.0, "rewards": 1.7, "backward": 11.6, "optimizer": 1.2}  # the dashboard's `gen 71% · rew 3% · ..`
+GPU = {"generate": 4.2, "rewards": 0.05, "backward": 1.1, "optimizer": 0.2}  # a 1.5B model, full fine-tuning
+
+
+def timed(records: list[dict], per_step: dict, *, seed: int = 0, eval_seconds=0.0, save_every: int | None = None,
+          save_seconds=0.0) -> list[dict]:
+    """Add the ``time/*`` metrics r1 logs (logging_steps 1) to each train log: ``per_step`` seconds with 5% noise,
+    a real-time eval's ``eval_seconds`` in the log of the step it ran at (the start-of-run eval is no step's time),
+    a checkpoint's ``save_seconds`` in the log after its step's, and 3% of the step outside every phase.
+    Values may be functions of the step."""
+    rng = random.Random(seed + 1000)  # apart from the stream's own noise, which stays as it was
+    at = lambda v, step: v(step) if callable(v) else v  # noqa: E731
+    evals = {r["step"] for r in records if "eval/accuracy" in r and r["step"] > 0}
+    for record in records:
+        if "loss" not in record:
+            continue
+        step = record["step"]
+        times = {metric_name(p): 0.0 for p in PHASES}
+        times.update({metric_name(p): at(v, step) * rng.uniform(0.95, 1.05) for p, v in per_step.items()})
+        if step in evals:
+            times[metric_name("eval")] = at(eval_seconds, step) * rng.uniform(0.95, 1.05)
+        if save_every and step > 1 and (step - 1) % save_every == 0:
+            times[metric_name("save")] = at(save_seconds, step - 1) * rng.uniform(0.95, 1.05)
+        record.update(times, **{STEP: sum(times.values()) * 1.03})
+    return records
+
+
 HEALTHY = {
-    # the quickstart's LoRA GRPO: beta 0 (no kl), reject sampling refill, accuracy slowly up
-    "quickstart_lora": lambda seed: stream(60, seed, every=10, eval_p=lambda s: 0.25 + s / 600, kl=None,
-                                           acc=lambda s: 0.25 + s / 600, reject_sampling=True, zero=0.35),
-    # a GSM8K-like run with a KL penalty: format learnt early alongside accuracy, entropy easing down
-    "gsm8k_beta": lambda seed: stream(120, seed, every=20, eval_p=lambda s: 0.35 + s / 1000,
-                                      acc=lambda s: 0.35 + s / 1000, fmt=lambda s: min(0.95, 0.6 + s / 300),
-                                      entropy=lambda s: 0.6 - s / 600, kl=lambda s: 0.001 + s / 40000),
+    # the quickstart's LoRA GRPO on a CPU: beta 0 (no kl), reject sampling refill, accuracy slowly up; an eval of
+    # 64 prompts and a LoRA adapter saved every 10 steps
+    "quickstart_lora": lambda seed: timed(stream(60, seed, every=10, eval_p=lambda s: 0.25 + s / 600, kl=None,
+                                                 acc=lambda s: 0.25 + s / 600, reject_sampling=True, zero=0.35),
+                                          CPU, seed=seed, eval_seconds=45.0, save_every=10, save_seconds=0.6),
+    # a GSM8K-like run with a KL penalty on a GPU: format learnt early alongside accuracy, entropy easing down;
+    # the reference model's log-probs, a full checkpoint (2.5 steps' time) every 10 steps
+    "gsm8k_beta": lambda seed: timed(stream(120, seed, every=20, eval_p=lambda s: 0.35 + s / 1000,
+                                            acc=lambda s: 0.35 + s / 1000, fmt=lambda s: min(0.95, 0.6 + s / 300),
+                                            entropy=lambda s: 0.6 - s / 600, kl=lambda s: 0.001 + s / 40000),
+                                     GPU | {"logprobs": 0.6}, seed=seed, eval_seconds=9.0, save_every=10,
+                                     save_seconds=15.0),
     # a long flat run: nothing learns, nothing breaks
-    "flat": lambda seed: stream(150, seed, every=15, eval_p=lambda s: 0.3),
-    # high accuracy, low spread share still under the threshold, a few clipped completions
-    "easy_task": lambda seed: stream(50, seed, every=5, eval_p=lambda s: 0.8, acc=0.8, zero=0.35, clipped=0.12),
+    "flat": lambda seed: timed(stream(150, seed, every=15, eval_p=lambda s: 0.3), CPU, seed=seed, eval_seconds=40.0),
+    # high accuracy, low spread share still under the threshold, a few clipped completions; frequent evals
+    "easy_task": lambda seed: timed(stream(50, seed, every=5, eval_p=lambda s: 0.8, acc=0.8, zero=0.35, clipped=0.12),
+                                    GPU, seed=seed, eval_seconds=3.0, save_every=10, save_seconds=12.0),
 }
 
 
@@ -207,6 +242,81 @@ def test_nonfinite_loss_stops(bad):
     train[12]["loss"] = bad  # metrics.jsonl writes NaN as null
     finding = fired(records, "nonfinite")
     assert finding.step == train[12]["step"] and finding.stops and finding.severity == "critical"
+
+
+def test_slow_phase_real_time_eval_every_other_step():
+    records = timed(stream(30, every=2), GPU, eval_seconds=17.0)  # each eval 3 steps' time
+    finding = fired(records, "slow_phase")
+    # eval at steps 2, 4, 6, 8: whole periods from step 3, at least 5 train logs of them by step 8
+    assert (finding.step, finding.seen_at) == (3, 8) and finding.severity == "warning" and not finding.stops
+    assert finding.message == "real-time eval took 60% of the training time over steps 3-8, running every 2 steps " \
+                              "(time/eval)"
+    assert finding.settings == {"eval_steps": 12}  # 2 steps x (60% / 40%) / (20% / 80%)
+    assert "max_eval_samples (32 prompts an eval now)" in finding.recommendation
+    # the eval_steps it recommends brings eval to about SlowPhase.clear of the time: quiet
+    spaced = timed(stream(60, every=finding.settings["eval_steps"]), GPU, eval_seconds=17.0)
+    assert not [f for f in diagnose(spaced) if f.rule == "slow_phase"]
+    share = sum(r["time/eval"] for r in spaced if STEP in r) / sum(r[STEP] for r in spaced if STEP in r)
+    assert 0.1 < share <= SlowPhase.clear
+
+
+def test_slow_phase_checkpoint_every_step_recommends_save_steps():
+    finding = fired(timed(stream(20), GPU, save_every=1, save_seconds=6.0), "slow_phase")
+    assert finding.message.startswith("checkpoint saving took") and "running every" not in finding.message
+    assert list(finding.settings) == ["save_steps"] and finding.settings["save_steps"] >= 4
+
+
+def test_slow_phase_needs_5_train_logs_of_slow_rewards():
+    slow = lambda first, last: lambda s: 6.0 if first <= s <= last else 0.05  # noqa: E731
+    finding = fired(timed(stream(30), GPU | {"rewards": slow(10, 30)}), "slow_phase")
+    assert (finding.step, finding.seen_at) == (10, 14)
+    assert finding.message.startswith("reward scoring took") and finding.settings == {"save_completions": True}
+    assert "r1 score" in finding.recommendation and "reward_funcs" in finding.recommendation
+    four = timed(stream(30), GPU | {"rewards": slow(10, 13)})  # four logs: not yet a finding
+    assert not [f for f in diagnose(four) if f.rule == "slow_phase"]
+
+
+@pytest.mark.parametrize("phase,kl,settings", [
+    ("logprobs", True, {"beta": 0}),  # the reference model's pass
+    ("logprobs", None, {"num_iterations": 1}),  # the old policy's, recomputed
+    ("reject_sampling", None, {"max_resample_attempts": 1, "reject_sampling_mode": "refill"}),
+])
+def test_slow_phase_recommends_per_phase(phase, kl, settings):
+    records = timed(stream(20, kl=0.002 if kl else None), GPU | {phase: 5.0})
+    finding = fired(records, "slow_phase")
+    assert f"(time/{phase})" in finding.message and finding.settings == settings
+
+
+def test_slow_phase_fires_once_per_episode():
+    slow_eval = lambda s: 17.0 if s <= 30 or s > 60 else 1.0  # noqa: E731
+    records = timed(stream(90, every=2), GPU, eval_seconds=slow_eval)
+    assert [f.step for f in diagnose(records) if f.rule == "slow_phase"] == [3, 61]
+
+
+def test_slow_phase_ignores_occasional_slow_steps_and_generation():
+    # a full checkpoint every 10 steps (2.5 steps' time), one of them 20 steps' time; one 30-step eval at step 25
+    save = lambda s: 110.0 if s == 30 else 14.0  # noqa: E731
+    records = timed(stream(60, every=25), GPU, save_every=10, save_seconds=save, eval_seconds=170.0)
+    assert max(r["time/save"] / r[STEP] for r in records if STEP in r) > 0.6
+    assert not [f for f in diagnose(records) if f.rule == "slow_phase"]
+    # generation is the step's work, however much of it there is
+    generating = timed(stream(30), {"generate": 50.0, "backward": 2.0, "rewards": 0.1})
+    assert not [f for f in diagnose(generating) if f.rule == "slow_phase"]
+
+
+def test_slow_phase_needs_time_metrics():
+    records = timed(stream(20), GPU | {"rewards": 6.0})
+    assert fired(records, "slow_phase")
+    without_step = [{k: v for k, v in r.items() if k != STEP} for r in records]
+    plain_trl = [{k: v for k, v in r.items() if not k.startswith("time/")} for r in records]  # trainer_state.json
+    for stripped in (without_step, plain_trl):
+        rule = SlowPhase()
+        assert [rule.observe(r["step"], r) for r in stripped] == [None] * len(stripped) and not rule.logs
+
+
+def test_slow_phase_judges_every_phase_but_the_steps_work():
+    assert set(SlowPhase.CORE) | set(SlowPhase.LABELS) == set(PHASES)
+    assert not set(SlowPhase.CORE) & set(SlowPhase.LABELS)
 
 
 def test_events_in_the_stream_are_not_metrics():

@@ -3,6 +3,7 @@
 - :mod:`r1cli.doctor.rules`: the diagnosis rules, each with its documented trigger, and :class:`Finding`.
 - :mod:`r1cli.doctor.diagnose`: :class:`Doctor` feeds records to every rule (live or after the fact).
 - :mod:`r1cli.doctor.sources`: an r1 run's metrics.jsonl, or a transformers trainer_state.json's log_history.
+- :mod:`r1cli.doctor.annotations`: the findings ``r1 report`` shows: lines for its page, marks for its plot.
 - :mod:`r1cli.doctor.keep_best`: ``<run>/best/``, the checkpoint with the best eval metric.
 
 Torch-free: ``r1 doctor`` imports this; training's callback

@@ -31,7 +31,21 @@ rule                      trigger
 ``kl_spike`` /            ``kl`` (``grad_norm``) > 10x the median of its previous 20 values
 ``grad_norm_spike``       and > 0.1 (kl) / 1.0 (grad_norm); needs 5 earlier values
 ``nonfinite``             ``loss`` or ``grad_norm`` is NaN or infinite (``null`` in metrics.jsonl)
+``slow_phase``            an overhead phase of the step (``time/rewards``, ``time/reject_sampling``,
+                          ``time/logprobs``, ``time/eval`` or ``time/save``) took >= 40% of
+                          ``time/step`` in each of its latest whole periods (at least 2 of them,
+                          covering at least 5 train logs; a period runs from just after one logged
+                          run of the phase to the end of its next)
 ========================  ============================================================================
+
+``slow_phase`` judges only the step's overhead. Generation and the loss's forward and
+backward pass (``time/generate``, ``time/backward``, ``time/optimizer``) are the work itself:
+on a CPU generation is normally 70-90% of a step, and its cost is set by the model,
+``num_generations`` and ``max_completion_length``, not by a setting that buys time back. It
+measures whole periods because real-time eval and checkpoints run every N steps: a phase that
+ran once (the start-of-run eval, one slow checkpoint) has no whole period and is never judged,
+and one slow period among normal ones fails the "each period" test. Records without the
+``time/*`` metrics (trainer_state.json from plain TRL) are not judged.
 
 ``collapse`` and ``nonfinite`` are the findings that stop a run under
 ``stop_on_collapse``. Nothing here imports torch: ``r1 doctor`` runs the same
@@ -42,8 +56,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from r1cli.training.phases import STEP, metric_name
 
 WARNING, CRITICAL = "warning", "critical"
 
@@ -430,8 +447,137 @@ class NonFinite(Rule):
                             "the last good checkpoint", **half_lr(metrics), max_grad_norm=0.5)
 
 
+@dataclass
+class _TimedLog:
+    """One train log as :class:`SlowPhase` keeps it: its step, ``time/step`` and each overhead phase's seconds."""
+
+    step: int
+    total: float
+    seconds: dict[str, float]
+    kl: bool  # kl was logged: TRL logs it only when beta != 0, when the reference model's pass runs
+    rounds: float | None  # reject sampling's extra generation rounds, when logged
+
+
+@dataclass
+class _Periods:
+    """The latest whole periods of one phase: the train logs they cover, and what :meth:`SlowPhase.judge` saw."""
+
+    logs: list[_TimedLog]
+    share: float  # the phase's share of their summed time/step
+    slow: bool  # the phase reached SlowPhase.share in each period
+    interval: float  # steps from one run of the phase to the next, on average
+    runs: int  # the periods' count: the runs of the phase they end with
+
+
+class SlowPhase(Rule):
+    """An overhead phase takes a large share of the training time (``time/<phase>``: :mod:`r1cli.training.phases`)."""
+
+    name = "slow_phase"
+    share = 0.4  # of time/step, in each judged period
+    steps = 5  # the judged periods are the latest ones, at least 2 of them covering at least this many train logs
+    clear = 0.2  # it can fire again for a phase once the phase's share of its latest periods is under this
+    window = 50  # train logs kept: a phase that runs less often than every 24 logs is not judged
+    CORE = ("generate", "backward", "optimizer")  # the step's work itself, never judged
+    LABELS = {"rewards": "reward scoring", "reject_sampling": "reject sampling's extra rounds",
+              "logprobs": "log-prob passes outside the loss", "eval": "real-time eval",
+              "save": "checkpoint saving"}  # the overhead phases, each as a finding names it
+
+    def __init__(self) -> None:
+        self.logs: deque[_TimedLog] = deque(maxlen=self.window)
+        self.active: set[str] = set()
+        self.eval_samples: float | None = None  # the last real-time eval's eval/samples
+
+    def observe(self, step, metrics):
+        if (samples := number(metrics, "eval/samples")) is not None:
+            self.eval_samples = samples
+        total = number(metrics, STEP)
+        if total is None or total <= 0:
+            return None
+        seconds = {phase: number(metrics, metric_name(phase)) or 0.0 for phase in self.LABELS}
+        self.logs.append(_TimedLog(step, total, seconds, number(metrics, "kl") is not None,
+                                   number(metrics, "reject_sampling/rounds")))
+        found = None
+        for phase in self.LABELS:
+            periods = self.judge(phase)
+            if periods is None:
+                continue
+            if periods.share < self.clear:
+                self.active.discard(phase)
+            if found is not None or not periods.slow or phase in self.active:
+                continue
+            self.active.add(phase)
+            every = ("" if len(periods.logs) == periods.runs  # it ran in every log
+                     else f", running every {format_value(periods.interval)} steps")
+            recommendation, settings = self.advice(phase, periods)
+            found = self.finding(periods.logs[0].step, step, f"{self.LABELS[phase]} took {periods.share:.0%} of "
+                                 f"the training time over steps {periods.logs[0].step}-{step}{every} (time/{phase})",
+                                 recommendation, **settings)
+        return found
+
+    def judge(self, phase: str) -> _Periods | None:
+        """The latest whole periods of ``phase`` (each from just after one logged run of it to the end of the
+        next); None until there are enough of them (2, covering ``steps`` train logs)."""
+        logs = list(self.logs)
+        runs = [i for i, log in enumerate(logs) if log.seconds[phase] > 0]
+        periods: list[list[_TimedLog]] = []
+        for end in range(len(runs) - 1, 0, -1):
+            periods.insert(0, logs[runs[end - 1] + 1:runs[end] + 1])
+            if len(periods) >= 2 and sum(map(len, periods)) >= self.steps:
+                break
+        else:
+            return None
+        spent = [sum(log.seconds[phase] for log in period) for period in periods]
+        totals = [sum(log.total for log in period) for period in periods]
+        first = logs[runs[len(runs) - 1 - len(periods)]].step  # the run just before the first period
+        return _Periods([log for period in periods for log in period], sum(spent) / sum(totals),
+                        all(s >= self.share * t for s, t in zip(spent, totals)),
+                        (periods[-1][-1].step - first) / len(periods), len(periods))
+
+    def less_often(self, periods: _Periods) -> int:
+        """Steps between runs that bring the phase's share down to ``clear``, its time per run unchanged:
+        the interval times (share / (1 - share)) / (clear / (1 - clear))."""
+        ratio = periods.share / (1 - periods.share) / (self.clear / (1 - self.clear))
+        return math.ceil(round(periods.interval * ratio, 6))
+
+    def advice(self, phase: str, periods: _Periods) -> tuple[str, dict[str, Any]]:
+        """What to do about ``phase``: the recommendation and the recipe settings to try."""
+        target = f"near {self.clear:.0%} of the time"
+        if phase == "eval":
+            samples = f" ({format_value(self.eval_samples)} prompts an eval now)" if self.eval_samples else ""
+            steps = self.less_often(periods)
+            return (f"evaluate less often: eval_steps about {steps} keeps real-time eval {target}; or lower "
+                    f"max_eval_samples{samples}: fewer prompts make each eval faster and noisier",
+                    {"eval_steps": steps})
+        if phase == "save":
+            steps = self.less_often(periods)
+            return (f"save less often: save_steps about {steps} keeps saving {target} (with keep_best, each new "
+                    "best eval also saves a checkpoint)", {"save_steps": steps})
+        if phase == "rewards":
+            return ("a reward function is slow (a custom reward, or answer checking on long completions): time each "
+                    "one on saved completions with `r1 score completions.jsonl --rewards NAME` (it reports rows/s), "
+                    "then speed it up or drop it from reward_funcs; reward_timeout only stops a run whose reward "
+                    "hangs", {"save_completions": True})
+        if phase == "reject_sampling":
+            rounds = [log.rounds for log in periods.logs if log.rounds is not None]
+            mean = statistics.fmean(rounds) if rounds else None
+            said = f" ({mean:.1f} a step)" if mean is not None else ""
+            fewer = {"max_resample_attempts": 1} if mean is None or mean > 1 else {}
+            return (f"each extra round{said} generates again for the rejected groups: lower max_resample_attempts, "
+                    "or use reject_sampling_mode: refill (fresh prompts are rescued in fewer rounds than the same "
+                    "prompts regenerated); data the model sometimes solves leaves fewer groups to reject",
+                    fewer | {"reject_sampling_mode": "refill"})
+        if any(log.kl for log in periods.logs):  # logprobs, with the KL penalty on
+            return ("the reference model's forward pass for the KL penalty (kl is logged: beta > 0) is the cost: "
+                    "beta: 0 drops it, and the reference model with it, if the run holds without the penalty",
+                    {"beta": 0})
+        return ("TRL recomputes the old policy's log-probs when gradient_accumulation_steps is not a multiple of "
+                "steps_per_generation x num_iterations (and always for vLLM's importance-sampling correction): "
+                "num_iterations: 1 with steps_per_generation equal to gradient_accumulation_steps avoids that pass",
+                {"num_iterations": 1})
+
+
 def default_rules(accuracy_reward: str = "accuracy") -> list[Rule]:
     """A fresh set of every rule (rules keep state: one set per run)."""
     return [ZeroSpread(), EntropyCollapse(), EntropyExplosion(), Clipped(), FormatHacking(accuracy_reward),
             TrainUpEvalDown(), Collapse(), Spike("kl_spike", "kl", 0.1), Spike("grad_norm_spike", "grad_norm", 1.0),
-            NonFinite()]
+            NonFinite(), SlowPhase()]
