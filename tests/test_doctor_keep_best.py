@@ -197,3 +197,29 @@ def test_callback_saves_the_starting_model_when_step_0_is_evaluated(tmp_path):
     assert any("of the starting model: 0.44" in e["message"] for e in events)
     doctor.on_log(None, state(3), control, logs={"eval/accuracy": 0.1, "eval/samples": 64}, model=model)
     assert not control.should_save and len(saved) == 1
+
+
+def test_a_finding_never_recommends_what_the_run_already_has(tmp_path):
+    doctor, events, run, control = callback(tmp_path, keep_best_metric="eval/accuracy",
+                                            settings={"keep_best": True, "stop_on_collapse": False,
+                                                      "learning_rate": 3e-5})
+    for step, logs in collapse_logs():
+        doctor.on_log(None, state(step), control, logs=logs)
+    (line,) = [json.loads(x) for x in run.metrics.read_text().splitlines()]
+    assert line["rule"] == "collapse"
+    assert "keep_best" not in line["settings"]  # on already: not said
+    assert line["settings"]["stop_on_collapse"] is True and line["settings"]["learning_rate"] == 1.5e-5
+    assert not any("keep_best: true" in e["message"] for e in events)
+
+
+def test_the_run_settings_the_doctor_compares_with_come_from_the_recipe(tmp_path):
+    from r1cli.config.recipe import load_recipe
+    from r1cli.training.doctor_callback import run_settings
+
+    recipe_path = tmp_path / "grpo.yaml"
+    recipe_path.write_text("trainer: grpo\nmodel_name_or_path: m\ndataset_name: arithmetic\nkeep_best: true\n"
+                           "learning_rate: 3.0e-5\noutput_dir: out\n")
+    settings = run_settings(load_recipe(recipe_path, layers=("schema",)))
+    assert settings["keep_best"] is True and settings["learning_rate"] == 3e-5
+    assert settings["stop_on_collapse"] is False  # r1's default
+    assert "num_iterations" in settings and "beta" in settings  # TRL's defaults, which slow_phase may recommend

@@ -358,6 +358,30 @@ def test_the_live_eval_panel_shows_the_note_instead_of_an_accuracy():
     assert_fits(lines, 100, 30)
 
 
+DOCTOR_NOTE = ("doctor @6 collapse: held-out accuracy collapsed to 12% from its best 55% (step 3); "
+               "try learning_rate: 1.5e-05, stop_on_collapse: true")
+
+
+def test_a_doctor_finding_shows_with_its_recommendation_at_80x24():
+    state = grpo_state()
+    state.record_note("best eval/accuracy so far: 0.547 at step 3, kept in runs/x/best")
+    state.record_note(DOCTOR_NOTE)
+    lines = frame(state, 80, 24)
+    assert_fits(lines, 80, 24)
+    text = " ".join(line.strip("│ ") for line in lines)
+    assert "doctor @6 collapse" in text and "try learning_rate: 1.5e-05" in text  # wrapped, not cut
+
+
+def test_notes_are_newest_first_within_their_lines():
+    from r1cli.ui.dashboard_panels import NOTE_LINES, note_lines
+
+    notes = [f"note {i} " + "word " * 30 for i in range(5)]
+    lines = [line.plain for line in note_lines(notes, 60)]
+    assert len(lines) == NOTE_LINES and lines[0].startswith("note 4") and lines[2].startswith("note 3")
+    assert all(len(line) <= 60 for line in lines) and lines[1].endswith("…")
+    assert [line.plain for line in note_lines(["short"], 60)] == ["short"]
+
+
 # --- issue 16: honest summaries, resumed speed, phases, the first Ctrl-C, TERM=dumb ---------------------------------
 
 

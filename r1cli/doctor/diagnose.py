@@ -9,11 +9,15 @@
 
 Records that are events (``{"event": "doctor", ...}`` lines r1 appends to
 metrics.jsonl) are skipped, so a run's own findings never feed the rules.
+
+Given the run's own settings (``Doctor(settings=recipe values)``), a finding never
+says to try what the run already has: a setting it recommends at the value the run
+uses (``keep_best: true`` in a run with keep_best on) is left out of its ``settings``.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from r1cli.doctor.rules import Finding, Rule, default_rules
 
@@ -23,8 +27,10 @@ EVENT = "doctor"  # the "event" of a finding's record in metrics.jsonl
 class Doctor:
     """Feeds each logged record to every rule; keeps the findings in order."""
 
-    def __init__(self, rules: list[Rule] | None = None, *, accuracy_reward: str = "accuracy") -> None:
+    def __init__(self, rules: list[Rule] | None = None, *, accuracy_reward: str = "accuracy",
+                 settings: Mapping[str, Any] | None = None) -> None:
         self.rules = rules if rules is not None else default_rules(accuracy_reward)
+        self.settings = dict(settings or {})  # the run's own recipe values, where known
         self.findings: list[Finding] = []
         self.learning_rate = None  # the last logged one
 
@@ -36,9 +42,17 @@ class Doctor:
             self.learning_rate = metrics["learning_rate"]
         elif self.learning_rate is not None:  # an eval record: the rate its recommendations start from
             metrics["learning_rate"] = self.learning_rate
-        found = [f for rule in self.rules if (f := rule.observe(int(step), metrics)) is not None]
+        found = [self._untried(f) for rule in self.rules if (f := rule.observe(int(step), metrics)) is not None]
         self.findings.extend(found)
         return found
+
+    def _untried(self, finding: Finding) -> Finding:
+        """The finding without the settings the run already has (see the module doc)."""
+        tried = {key: value for key, value in finding.settings.items()
+                 if key in self.settings and _same(self.settings[key], value)}
+        if tried:
+            finding.settings = {k: v for k, v in finding.settings.items() if k not in tried}
+        return finding
 
     def replay(self, records: Iterable[dict]) -> None:
         """Bring the rules' state up to date with earlier records (a resumed run); their findings are kept, not returned."""
@@ -46,9 +60,18 @@ class Doctor:
             self.observe(int(record.get("step", 0)), record)
 
 
-def diagnose(records: Iterable[dict], *, accuracy_reward: str = "accuracy") -> list[Finding]:
-    """Every finding of a whole metric stream, in the order the rules fired."""
-    doctor = Doctor(accuracy_reward=accuracy_reward)
+def _same(current: Any, recommended: Any) -> bool:
+    if isinstance(current, bool) or isinstance(recommended, bool):
+        return current is recommended
+    if isinstance(current, (int, float)) and isinstance(recommended, (int, float)):
+        return abs(current - recommended) <= 1e-12 * max(abs(current), abs(recommended), 1.0)
+    return current == recommended
+
+
+def diagnose(records: Iterable[dict], *, accuracy_reward: str = "accuracy",
+             settings: Mapping[str, Any] | None = None) -> list[Finding]:
+    """Every finding of a whole metric stream, in the order the rules fired (``settings``: the run's recipe values)."""
+    doctor = Doctor(accuracy_reward=accuracy_reward, settings=settings)
     doctor.replay(records)
     return doctor.findings
 

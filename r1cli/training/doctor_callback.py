@@ -43,10 +43,12 @@ logger = logging.getLogger(__name__)
 
 class DoctorCallback(TrainerCallback):
     def __init__(self, metrics, run: RunDirectory, *, accuracy_reward: str = "accuracy", diagnose: bool = True,
-                 keep_best_metric: str | None = None, final_model: str = "last", stop_on_collapse: bool = False):
+                 keep_best_metric: str | None = None, final_model: str = "last", stop_on_collapse: bool = False,
+                 settings: dict | None = None):
         self.metrics = metrics  # MetricsCallback: its emit() reaches the dashboard
         self.run = run
-        self.doctor = Doctor(accuracy_reward=accuracy_reward) if diagnose else None
+        # settings: the recipe's values, so no finding recommends what the run already has
+        self.doctor = Doctor(accuracy_reward=accuracy_reward, settings=settings) if diagnose else None
         self.keeper = KeepBest(run, keep_best_metric) if keep_best_metric else None
         self.final_model = final_model
         self.stop_on_collapse = stop_on_collapse
@@ -137,4 +139,14 @@ def doctor_callback_for(recipe, metrics, run: RunDirectory, rewards=None) -> Doc
     accuracy = getattr(rewards, "accuracy_name", None) or "accuracy"
     return DoctorCallback(metrics, run, accuracy_reward=accuracy, diagnose=bool(r1.doctor or r1.stop_on_collapse),
                           keep_best_metric=r1.keep_best_metric if r1.keep_best or r1.final_model == "best" else None,
-                          final_model=r1.final_model, stop_on_collapse=bool(r1.stop_on_collapse))
+                          final_model=r1.final_model, stop_on_collapse=bool(r1.stop_on_collapse),
+                          settings=run_settings(recipe))
+
+
+def run_settings(recipe) -> dict:
+    """Every recipe value the doctor may compare a recommendation with: what was written, and the
+    defaults of r1's keys and TRL's (``keep_best`` off, ``beta``, ``num_iterations``...)."""
+    from r1cli.config.trl_fields import trl_fields
+
+    names = set(recipe.values) | set(recipe.r1_values()) | set(trl_fields())
+    return {name: value for name in names if (value := recipe.get(name)) is not None}

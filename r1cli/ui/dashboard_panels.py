@@ -293,8 +293,27 @@ def _eval_section(state: DashboardState, width: int) -> Section | None:
                             ("token acc", "eval/mean_token_accuracy", _n(3))])
     specs = [(n, f"eval/rewards/{n}/mean", _n(2)) for n in state.reward_names()]
     cells = _cells(state, specs + [("len", "eval/completion_length", _n(0))])
-    notes = [_fit(Text(note, style="dim"), width) for note in state.notes]
-    return Section(_title("eval", state.eval_step), trend_lines(rows, width) + grid_lines(cells, width) + notes)
+    return Section(_title("eval", state.eval_step),
+                   trend_lines(rows, width) + grid_lines(cells, width) + note_lines(state.notes, width))
+
+
+# Lines of the eval panel given to training's notes (doctor findings, keep-best, eval caveats), newest first.
+NOTE_LINES = 3
+NOTE_WRAP = 2  # one note's lines at most: a doctor finding's recommendation is on its second
+
+
+def note_lines(notes: list[str], width: int) -> list[Text]:
+    """The newest notes, each wrapped to NOTE_WRAP lines, NOTE_LINES in all (every note is in training.log)."""
+    lines: list[Text] = []
+    for note in reversed(notes):
+        room = min(NOTE_WRAP, NOTE_LINES - len(lines))
+        if room <= 0:
+            break
+        wrapped = textwrap.wrap(note, max(width, 1)) or [""]
+        if len(wrapped) > room:  # the last line kept carries the rest, cut with an ellipsis
+            wrapped = wrapped[: room - 1] + [" ".join(wrapped[room - 1:])]
+        lines.extend(_fit(Text(line, style="dim"), width) for line in wrapped)
+    return lines
 
 
 @lru_cache(maxsize=8)  # a long completion takes ~10 ms to wrap; frames come 4 times a second
