@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -129,3 +130,57 @@ def test_the_outer_limit_holds_when_inner_calls_keep_finishing():
     with pytest.raises(TimeLimitExceeded):
         call_with_time_limit(0.3, lambda: [call_with_time_limit(0.2, busy, 0.01) for _ in range(1000)])
     assert time.monotonic() - started < 1.5
+
+
+def test_an_inner_limit_inside_a_rewards_own_alarm_handler_still_expires_and_leaves_the_rewards_timer_alone():
+    # A reward that runs under r1's limit and sets up its own SIGALRM handler and timer (signal-based
+    # timeout helpers do) before asking for a shorter r1 limit: the inner limit must still fire, and the
+    # reward's handler and timer must be as it left them afterwards.
+    own_alarms = []
+
+    def own_handler(signum, frame):
+        own_alarms.append(signum)
+
+    def reward():
+        old = signal.signal(signal.SIGALRM, own_handler)
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        try:
+            started = time.monotonic()
+            with pytest.raises(TimeLimitExceeded):
+                call_with_time_limit(0.05, busy, 1.0)
+            return time.monotonic() - started, signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    took, handler, (delay, interval) = call_with_time_limit(10.0, reward)
+    assert took < 0.5
+    assert handler is own_handler and own_alarms == []
+    assert 4.0 < delay <= 5.0 and interval == 0  # the reward's own one-shot timer, not r1's outer limit
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_inside_a_limit_is_not_interrupted_by_the_parents_deadline():
+    # Timers are not inherited across fork: a child's nested limit must not re-arm the parent's deadline.
+    read_end, write_end = os.pipe()
+
+    def fork():
+        pid = os.fork()
+        if pid == 0:  # the child: report what happens, never return into pytest
+            outcome = "finished"
+            try:
+                call_with_time_limit(0.05, busy, 0.01)
+                busy(0.5)  # past the parent's 0.2 s deadline
+            except BaseException as error:  # noqa: BLE001 - reported to the parent
+                outcome = type(error).__name__
+            os.write(write_end, outcome.encode())
+            os._exit(0)
+        return pid
+
+    try:
+        pid = call_with_time_limit(0.2, fork)
+        os.waitpid(pid, 0)
+        assert os.read(read_end, 100).decode() == "finished"
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -92,6 +92,10 @@ class _Flag:
 # r1's handler is installed and the timer belongs to the innermost limit, so a nested limit
 # (one answer inside a whole reward call) costs two setitimer calls, not a handler swap.
 _alarm_levels: list[_Flag] = []
+# Timers are not inherited across fork: a child forked inside a limit has none of its parent's
+# levels running, and a nested limit there must not re-arm the parent's deadline.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_alarm_levels.clear)
 
 
 def _on_alarm(signum, frame):
@@ -101,7 +105,9 @@ def _on_alarm(signum, frame):
 
 
 def _with_alarm(seconds: float, outer_deadline: float | None, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
-    if _alarm_levels and outer_deadline is not None:
+    # Nested only while r1's handler is still the one installed: a reward that put in its own
+    # SIGALRM handler (and timer) inside our limit gets them back as the full path restores them.
+    if _alarm_levels and outer_deadline is not None and signal.getsignal(signal.SIGALRM) is _on_alarm:
         return _nested_alarm(seconds, outer_deadline, fn, args, kwargs)
     flag = _Flag()
     started = time.monotonic()
