@@ -103,3 +103,31 @@ def test_report_lines_prefer_what_the_live_run_wrote():
     live = {"step": 12, "started": 10, "event": "doctor", "rule": "clipped", "seen_at": 12, "severity": "warning",
             "message": "m", "recommendation": "r", "settings": {"max_completion_length": 128}, "stops": False}
     assert report_lines([*records, live]) == ["doctor, step 10: clipped: m. What to do: r (try max_completion_length: 128)"]
+
+
+def test_odd_values_in_a_foreign_trainer_state_give_findings_not_a_traceback(tmp_path):
+    # Hand-edited or converted files: a step that is not a number, a loss written as the string "NaN",
+    # values too big to average (1e308, a 400-digit integer).
+    history = grpo_logs(12)
+    nan_loss = next(r for r in history if r["step"] == 5 and "loss" in r)
+    nan_loss["loss"] = "NaN"
+    for record in history[:8]:
+        if "eval/accuracy" in record:
+            record["eval/accuracy"] = 1e308
+    history.insert(3, {"loss": 0.01, "step": "x"})
+    history.insert(4, {"loss": 0.01, "step": None})
+    out = tmp_path / "trl out"
+    out.mkdir()
+    text = json.dumps({"global_step": 12, "log_history": history})
+    (out / "trainer_state.json").write_text(text.replace('"reward": 0.8,', '"reward": 1' + "0" * 400 + ",", 1))
+    result = runner.invoke(app, ["doctor", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["records"] == len(history) - 2 and report["last_step"] == 12  # the two stepless lines are left out
+    assert [(f["rule"], f["step"]) for f in report["findings"]] == [("nonfinite", 5)]
+
+
+def test_a_home_relative_path_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_r1_run(tmp_path / "run", grpo_logs(4))
+    assert load_history("~/run").source == tmp_path / "run" / "metrics.jsonl"

@@ -100,12 +100,20 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+# Beyond this a logged value is as good as infinite; the rules' means (fsum) of such values would overflow.
+_HUGE = 1e150
+
+
 def number(metrics: dict, key: str) -> float | None:
-    """A finite number logged under ``key``, else None."""
+    """A finite number logged under ``key`` (of a size the rules can average), else None."""
     value = metrics.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        value = float(value)  # a JSON integer of 400 digits: OverflowError
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) and abs(value) < _HUGE else None
 
 
 def is_eval(metrics: dict) -> bool:
@@ -425,6 +433,21 @@ class Spike(Rule):
                             **settings)
 
 
+def _nonfinite(value: Any) -> bool:
+    """NaN or infinite as any writer logs it: a float, ``null`` (metrics.jsonl), the string ``"NaN"``."""
+    if isinstance(value, str):
+        try:
+            return not math.isfinite(float(value))
+        except ValueError:
+            return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return not math.isfinite(float(value))
+        except OverflowError:
+            return True
+    return True
+
+
 class NonFinite(Rule):
     name = "nonfinite"
     severity = CRITICAL
@@ -435,7 +458,7 @@ class NonFinite(Rule):
         self.active = False
 
     def observe(self, step, metrics):
-        bad = [k for k in self.keys if k in metrics and number(metrics, k) is None and not isinstance(metrics[k], str)]
+        bad = [k for k in self.keys if k in metrics and _nonfinite(metrics[k])]
         if not bad:
             self.active = False
             return None

@@ -15,6 +15,7 @@ one dict per ``Trainer.log`` call there, with TRL's metric names, ``step`` and
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,24 @@ def _trainer_state(path: Path) -> History:
     records = [r for r in history if isinstance(r, dict)]
     for record in records:
         record.setdefault("step", state.get("global_step", 0))
-    return History(path, records)
+    return History(path, _with_int_steps(records))
+
+
+def _with_int_steps(records: list[dict]) -> list[dict]:
+    """The records whose ``step`` (when they have one) is a finite number, given as an int; a hand-edited
+    or foreign file's ``"step": "x"`` or ``NaN`` would otherwise stop the rules with a traceback."""
+    kept = []
+    for record in records:
+        if "step" in record:
+            step = record["step"]
+            try:
+                if isinstance(step, bool) or not math.isfinite(float(step)):
+                    continue
+                record["step"] = int(float(step))
+            except (TypeError, ValueError):
+                continue
+        kept.append(record)
+    return kept
 
 
 def _metrics(path: Path) -> History:
@@ -51,14 +69,14 @@ def _metrics(path: Path) -> History:
         lines = read_jsonl(path)
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-    records = [r for r in lines if isinstance(r, dict) and "event" not in r]
+    records = _with_int_steps([r for r in lines if isinstance(r, dict) and "event" not in r])
     logged = [finding_of(r) for r in lines if isinstance(r, dict) and r.get("event") == EVENT]
     return History(path, records, logged)
 
 
 def load_history(path: Path) -> History:
     """The metric stream at ``path``: a run directory, an output directory, a metrics.jsonl or a trainer_state.json."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_file():
         return _trainer_state(path) if path.name == RunDirectory.TRAINER_STATE else _metrics(path)
     if not path.is_dir():
