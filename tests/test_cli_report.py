@@ -198,3 +198,24 @@ def test_a_plot_without_findings_has_no_marks_or_note(tmp_path, monkeypatch):
     fig = figures[0]
     assert fig.texts == [fig._suptitle] and all(not ax.texts for ax in fig.axes)
     assert not [ln for ax in fig.axes for ln in ax.lines if ln.get_linestyle() == "--"]
+
+
+def test_a_cut_or_hand_edited_doctor_line_and_a_stepless_record_are_skipped_not_a_traceback(tmp_path):
+    from r1cli.doctor.annotations import plot_marks
+
+    records = [{"step": s, "loss": 0.1, "reward": 0.5} for s in range(1, 11)]
+    records.append({"step": "x", "loss": None})  # no step: never a finding at a step
+    assert plot_marks(records) == []
+    records += [{"event": "doctor", "rule": "clipped", "step": 4},  # the rest of the line lost
+                {**doctor_event(6, "clipped"), "started": "six"},
+                doctor_event(8, "kl_spike")]
+    assert [(m.step, m.label) for m in plot_marks(records)] == [(8, "kl_spike")]
+    run = RunDirectory(tmp_path / "run")
+    run.path.mkdir()
+    run.metrics.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(app, ["report", str(run.path)])
+    assert result.exit_code == 0, result.output
+    assert run.report_png.read_bytes().startswith(b"\x89PNG")
+    doctor = runner.invoke(app, ["doctor", str(run.path), "--json"])
+    assert doctor.exit_code == 0, doctor.output
+    assert json.loads(doctor.stdout)["last_step"] == 10

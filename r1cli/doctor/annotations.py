@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from r1cli.doctor.diagnose import EVENT, diagnose, finding_of
+from r1cli.doctor.diagnose import diagnose, logged_findings
 from r1cli.doctor.rules import CRITICAL, WARNING, Finding, format_value
 
 
 def findings(records: list[dict]) -> list[Finding]:
     """The run's findings in step order: the ones the live run logged, else the rules applied to its metrics now."""
-    logged = [finding_of(r) for r in records if r.get("event") == EVENT]
+    logged = logged_findings(records)
     found = logged or diagnose([r for r in records if "event" not in r])
     return sorted(found, key=lambda f: f.step)
 

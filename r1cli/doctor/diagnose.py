@@ -17,6 +17,7 @@ uses (``keep_best: true`` in a run with keep_best on) is left out of its ``setti
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Mapping
 
 from r1cli.doctor.rules import Finding, Rule, default_rules
@@ -57,7 +58,22 @@ class Doctor:
     def replay(self, records: Iterable[dict]) -> None:
         """Bring the rules' state up to date with earlier records (a resumed run); their findings are kept, not returned."""
         for record in records:
-            self.observe(int(record.get("step", 0)), record)
+            step = step_of(record)
+            if step is not None:
+                self.observe(step, record)
+
+
+def step_of(record: dict) -> int | None:
+    """A record's ``step`` as an int (0 when it has none); None when it is not a finite number (a hand-edited
+    or foreign file's ``"x"``, ``null``, ``NaN``): such a record is no step's."""
+    step = record.get("step", 0)
+    if isinstance(step, bool):
+        return None
+    try:
+        value = float(step)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(value) if math.isfinite(value) else None
 
 
 def _same(current: Any, recommended: Any) -> bool:
@@ -82,6 +98,21 @@ def finding_record(finding: Finding) -> dict:
     return {**finding.to_dict(), "step": finding.seen_at, "started": finding.step, "event": EVENT}
 
 
-def finding_of(record: dict) -> Finding:
-    """The Finding of a metrics.jsonl line written by :func:`finding_record`."""
-    return Finding.from_dict({**record, "step": record.get("started", record.get("step", 0))})
+def finding_of(record: dict) -> Finding | None:
+    """The Finding of a metrics.jsonl line written by :func:`finding_record`; None for a line that lacks its
+    fields or has no numeric step (cut short or edited by hand): it is skipped, not a traceback."""
+    step = step_of({"step": record.get("started", record.get("step", 0))})
+    if step is None:
+        return None
+    try:
+        finding = Finding.from_dict({**record, "step": step})
+    except TypeError:  # a required field missing
+        return None
+    if not isinstance(finding.settings, dict):
+        finding.settings = {}
+    return finding
+
+
+def logged_findings(records: Iterable[dict]) -> list[Finding]:
+    """The findings a live run wrote into its metrics.jsonl (``"event": "doctor"`` lines), malformed ones left out."""
+    return [f for r in records if isinstance(r, dict) and r.get("event") == EVENT and (f := finding_of(r)) is not None]

@@ -15,11 +15,10 @@ one dict per ``Trainer.log`` call there, with TRL's metric names, ``step`` and
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from r1cli.doctor.diagnose import EVENT, finding_of
+from r1cli.doctor.diagnose import logged_findings, step_of
 from r1cli.doctor.rules import Finding
 from r1cli.errors import DataError
 from r1cli.files import read_jsonl
@@ -53,13 +52,10 @@ def _with_int_steps(records: list[dict]) -> list[dict]:
     kept = []
     for record in records:
         if "step" in record:
-            step = record["step"]
-            try:
-                if isinstance(step, bool) or not math.isfinite(float(step)):
-                    continue
-                record["step"] = int(float(step))
-            except (TypeError, ValueError):
+            step = step_of(record)
+            if step is None:
                 continue
+            record["step"] = step
         kept.append(record)
     return kept
 
@@ -70,7 +66,7 @@ def _metrics(path: Path) -> History:
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
     records = _with_int_steps([r for r in lines if isinstance(r, dict) and "event" not in r])
-    logged = [finding_of(r) for r in lines if isinstance(r, dict) and r.get("event") == EVENT]
+    logged = logged_findings(lines)
     return History(path, records, logged)
 
 
