@@ -131,3 +131,25 @@ def test_a_home_relative_path_is_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     write_r1_run(tmp_path / "run", grpo_logs(4))
     assert load_history("~/run").source == tmp_path / "run" / "metrics.jsonl"
+
+
+def test_an_r1_run_is_never_told_to_try_what_its_recipe_already_has(tmp_path):
+    run = tmp_path / "run"
+    write_r1_run(run, grpo_logs(12, collapse_at=8))
+    (run / "config.yaml").write_text("trainer: grpo\nkeep_best: true\nstop_on_collapse: false\n")
+    (finding,) = json.loads(runner.invoke(app, ["doctor", str(run), "--json"]).stdout)["findings"]
+    assert finding["rule"] == "collapse" and "keep_best" not in finding["settings"]
+    assert finding["settings"]["stop_on_collapse"] is True
+    (run / "config.yaml").write_text(": not yaml [")  # unreadable: the findings simply keep every suggestion
+    (finding,) = json.loads(runner.invoke(app, ["doctor", str(run), "--json"]).stdout)["findings"]
+    assert finding["settings"]["keep_best"] is True
+
+
+def test_an_empty_run_or_a_device_file_is_one_clear_line(tmp_path):
+    run = tmp_path / "run"
+    write_r1_run(run, [])
+    result = runner.invoke(app, ["doctor", str(run)])
+    assert result.exit_code == 1 and "has no logged metrics yet" in result.output  # not "no findings": nothing was read
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["doctor", "/dev/null"])
+    assert result.exit_code == 1 and "is not a file or a directory" in result.output

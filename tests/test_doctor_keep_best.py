@@ -223,3 +223,38 @@ def test_the_run_settings_the_doctor_compares_with_come_from_the_recipe(tmp_path
     assert settings["keep_best"] is True and settings["learning_rate"] == 3e-5
     assert settings["stop_on_collapse"] is False  # r1's default
     assert "num_iterations" in settings and "beta" in settings  # TRL's defaults, which slow_phase may recommend
+
+
+def test_a_failed_save_of_the_starting_model_is_a_note_not_a_crash(tmp_path):
+    doctor, events, run, control = callback(tmp_path, keep_best_metric="eval/accuracy")
+
+    def full_disk(directory):
+        Path(directory, "model.safetensors").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    doctor.on_log(None, state(0), control, logs={"eval/accuracy": 0.4},
+                  model=SimpleNamespace(save_pretrained=full_disk))
+    assert any("could not save the starting model" in e["message"] for e in events)
+    assert not (run.path / "best").exists() and not list(run.path.glob(".best-*"))  # nothing half-built
+    assert doctor.keeper.best is None  # so the first evaluated step becomes the best instead
+    assert doctor.keeper.offer(3, {"eval/accuracy": 0.1})
+
+
+def test_sharded_weights_are_not_saved_by_one_process(tmp_path):
+    doctor, events, run, control = callback(tmp_path, keep_best_metric="eval/accuracy")
+    saved = []
+    args = SimpleNamespace(fsdp="full_shard")
+    doctor.on_log(args, state(0), control, logs={"eval/accuracy": 0.4},
+                  model=SimpleNamespace(save_pretrained=saved.append))
+    assert not saved and not (run.path / "best").exists()
+    assert doctor.keeper.best == (0, 0.4)
+    assert any("not copied (sharded weights)" in e["message"] for e in events)
+
+
+def test_the_eval_at_a_resumed_start_keeps_the_checkpoint_it_resumed_from(tmp_path):
+    doctor, events, run, control = callback(tmp_path, keep_best_metric="eval/accuracy")
+    save_checkpoint(run, 6, "w6")  # the run resumes from checkpoint-6 and evaluates before its first step
+    doctor.on_log(None, state(6), control, logs={"eval/accuracy": 0.5})
+    assert not control.should_save  # no new save: checkpoint-6 is that model
+    assert (run.path / "best" / "model.safetensors").read_text() == "w6"
+    assert any("best eval/accuracy so far: 0.5 at step 6" in e["message"] for e in events)

@@ -106,6 +106,11 @@ def test_the_window_restarts_only_before_its_first_step():
     assert not timer.restart_before_first_step(1)  # a step ran: nothing is dropped
     metrics = timer.flush(1)
     assert metrics["time/eval"] == 0 and metrics["time/generate"] == 10 and metrics["time/step"] == 10
+    # right after a flush the window's step is the current step again, but steps have run: nothing dropped
+    with timer.phase("eval"):
+        clock.tick(5)
+    assert not timer.restart_before_first_step(1)
+    assert timer.flush(2)["time/eval"] == 5
     assert not PhaseTimer(clock).restart_before_first_step(0)  # no window yet
 
 

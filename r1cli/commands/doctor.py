@@ -31,7 +31,7 @@ def doctor(
     from r1cli.ui.console import console
 
     history = load_history(run_dir)
-    findings = diagnose(history.records, accuracy_reward=accuracy_reward)
+    findings = diagnose(history.records, accuracy_reward=accuracy_reward, settings=history.settings)
     steps = [int(r["step"]) for r in history.records if isinstance(r.get("step"), (int, float))]
     if as_json:
         typer.echo(json.dumps({"source": str(history.source), "records": len(history.records),
@@ -42,7 +42,8 @@ def doctor(
     console.print(f"r1 doctor: {history.source} ({len(history.records)} logged records{span})", markup=False,
                   soft_wrap=True)
     if not findings:
-        console.print("no findings: every rule stayed quiet on this run (triggers: r1cli/doctor/rules.py)", markup=False)
+        console.print("no findings: every rule stayed quiet on this run (triggers: r1cli/doctor/rules.py)", markup=False,
+                      soft_wrap=True)
         return
     for finding in findings:
         console.print(f"  step {finding.step:>5}  {finding.severity:<8} {finding.rule}: {finding.message}",

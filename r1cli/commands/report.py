@@ -19,5 +19,5 @@ def report(
     from r1cli.run_dir import RunDirectory
     from r1cli.ui.console import console
 
-    png, page = write_report(RunDirectory(run_dir), force=force)
+    png, page = write_report(RunDirectory(run_dir.expanduser()), force=force)
     console.print(f"wrote {png} and {page}", markup=False)

@@ -108,8 +108,8 @@ class KeepBest:
         value = self._value(metrics)
         if value is None or not self._better(value, self.best):
             return None
-        self.best = (0, value)
         if save is None:
+            self.best = (0, value)
             return None
 
         def fill(staging: Path) -> None:
@@ -117,15 +117,20 @@ class KeepBest:
             save(staging)
 
         self._install(fill, 0, value, None)
+        self.best = (0, value)
         return self.path
 
     def _install(self, fill: Callable[[Path], None], step: int, value: float, checkpoint: str | None) -> None:
         """Build the new best/ beside the old one (``fill(staging)`` writes the model), then swap it in."""
         staging = self.run.path / f".{RunDirectory.BEST}-{step}"
         shutil.rmtree(staging, ignore_errors=True)
-        fill(staging)
-        atomic_write_text(staging / STATE, json.dumps({"metric": self.metric, "value": value, "step": step,
-                                                       "checkpoint": checkpoint}, indent=2) + "\n", force=True)
+        try:
+            fill(staging)
+            atomic_write_text(staging / STATE, json.dumps({"metric": self.metric, "value": value, "step": step,
+                                                           "checkpoint": checkpoint}, indent=2) + "\n", force=True)
+        except BaseException:  # a full disk, Ctrl-C: no half-built best/ left behind, the old one stays
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         shutil.rmtree(self.path, ignore_errors=True)
         staging.rename(self.path)
 

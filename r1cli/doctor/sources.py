@@ -4,6 +4,7 @@
     history.source      # the file read: <run>/metrics.jsonl, or a trainer_state.json
     history.records     # [{"step": s, **metrics}, ...] in logged order
     history.logged      # findings a live r1 run already wrote ({"event": "doctor"} lines)
+    history.settings    # an r1 run's recipe values (its config.yaml), so no finding suggests what it has
 
 An r1 run is read from its ``metrics.jsonl`` (names from :class:`RunDirectory`).
 Anything else with a ``trainer_state.json`` (in the directory, or in its newest
@@ -30,6 +31,7 @@ class History:
     source: Path
     records: list[dict]
     logged: list[Finding] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
 
 
 def _trainer_state(path: Path) -> History:
@@ -67,14 +69,36 @@ def _metrics(path: Path) -> History:
         raise DataError(f"cannot read {path}: {exc}") from None
     records = _with_int_steps([r for r in lines if isinstance(r, dict) and "event" not in r])
     logged = logged_findings(lines)
-    return History(path, records, logged)
+    return History(path, records, logged, _run_settings(RunDirectory(path.parent).config))
+
+
+def _run_settings(config: Path) -> dict:
+    """The recipe an r1 run saved beside its metrics (config.yaml), as a dict; {} when there is none or it is unreadable
+    (the findings then simply may suggest a setting the run has)."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return values if isinstance(values, dict) else {}
 
 
 def load_history(path: Path) -> History:
     """The metric stream at ``path``: a run directory, an output directory, a metrics.jsonl or a trainer_state.json."""
-    path = Path(path).expanduser()
+    history = _load(Path(path).expanduser())
+    if not history.records:
+        raise DataError(f"{history.source} has no logged metrics yet",
+                        hint="the run logs its first record after its first step (logging_steps)")
+    return history
+
+
+def _load(path: Path) -> History:
     if path.is_file():
         return _trainer_state(path) if path.name == RunDirectory.TRAINER_STATE else _metrics(path)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{path} is not a file or a directory",
+                        hint="pass an r1 run directory or a transformers output directory")
     if not path.is_dir():
         raise DataError(f"{path} does not exist", hint="pass an r1 run directory or a transformers output directory")
     run = RunDirectory(path)

@@ -84,20 +84,38 @@ class DoctorCallback(TrainerCallback):
                 self._say(state, f"stop_on_collapse: stopping after step {step}"
                           + (f"; the best model is in {self.keeper.path}" if self.keeper and self.keeper.best else ""))
         if self.keeper is not None and step == 0:  # eval_on_start: the starting model is the first best
-            save = _model_saver(kwargs) if state.is_world_process_zero else None
-            if self.keeper.keep_start(logs, save) is not None:
-                self._say(state, f"{self.keeper.metric} of the starting model: {self.keeper.best[1]:.3g}, "
-                          f"kept in {self.keeper.path} until a step beats it")
+            self._keep_start(args, state, logs, kwargs)
         elif self.keeper is not None and self.keeper.offer(step, logs):
-            control.should_save = True  # checkpoint-<step> now, whatever save_steps says
+            if self.keeper.keep(step) is None:  # checkpoint-<step> is not on disk yet: save it now
+                control.should_save = True  # whatever save_steps says
+            else:  # the eval at a resumed run's start: the checkpoint it resumed from is that model
+                self._said_best(state)
         return control
+
+    def _keep_start(self, args, state, logs: dict, kwargs: dict) -> None:
+        sharded = args is not None and (bool(getattr(args, "fsdp", None)) or _zero3(args))
+        save = _model_saver(kwargs) if state.is_world_process_zero and not sharded else None
+        try:
+            kept = self.keeper.keep_start(logs, save)
+        except OSError as exc:  # a full disk must not end the run: best/ is a convenience
+            self._say(state, f"keep_best: could not save the starting model in {self.keeper.path}: {exc}")
+            return
+        if self.keeper.best is None or self.keeper.best[0] != 0:
+            return
+        where = f"kept in {kept}" if kept is not None else (
+            "not copied (sharded weights): it is where model_name_or_path points" if sharded else "")
+        if where:
+            self._say(state, f"{self.keeper.metric} of the starting model: {self.keeper.best[1]:.3g}, {where}")
+
+    def _said_best(self, state) -> None:
+        step, value = self.keeper.best
+        self._say(state, f"best {self.keeper.metric} so far: {value:.3g} at step {step}, kept in {self.keeper.path}")
 
     def on_save(self, args, state, control, **kwargs):
         if self.keeper is None or not state.is_world_process_zero:
             return
         if self.keeper.keep(state.global_step) is not None:
-            step, value = self.keeper.best
-            self._say(state, f"best {self.keeper.metric} so far: {value:.3g} at step {step}, kept in {self.keeper.path}")
+            self._said_best(state)
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.keeper is not None and self.keeper.best is None:
@@ -113,6 +131,12 @@ class DoctorCallback(TrainerCallback):
             step, value = self.keeper.best
             logger.warning("final_model=best: the final model is step %d's (%s=%.3g)", step, self.keeper.metric, value)
         return kept
+
+
+def _zero3(args) -> bool:
+    """DeepSpeed ZeRO-3: each process holds a shard of the weights, which one process cannot save."""
+    config = getattr(args, "hf_deepspeed_config", None)
+    return bool(config is not None and getattr(config, "is_zero3", lambda: False)())
 
 
 def _model_saver(kwargs: dict):

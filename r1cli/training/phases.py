@@ -64,6 +64,7 @@ class PhaseTimer:
         self._mark = clock()  # when the clock was last credited to a phase (or to nobody)
         self._window_start: float | None = None
         self._window_step = 0
+        self._before_first_step = False
 
     # -- the clock -------------------------------------------------------------------------
 
@@ -111,12 +112,13 @@ class PhaseTimer:
         """Start measuring at ``step`` (training begins or resumes): what was credited before is dropped."""
         self._window_start = self._credit()
         self._window_step = step
+        self._before_first_step = True  # until the first flush
         self._totals.clear()
 
     def restart_before_first_step(self, step: int) -> bool:
-        """Start the window afresh if no step has run in it yet (work before a run's first step, such as
-        ``eval_on_start``, is not the first step's time); True if it did."""
-        if self._window_start is None or step != self._window_step:
+        """Start the first window afresh if no step has run since training began at ``step`` (work before a run's
+        first step, such as ``eval_on_start``, is not the first step's time); True if it did."""
+        if not self._before_first_step or step != self._window_step:
             return False
         self.start_window(step)
         return True
@@ -132,4 +134,5 @@ class PhaseTimer:
         out[STEP] = (now - self._window_start) / steps
         self._totals.clear()
         self._window_start, self._window_step = now, step
+        self._before_first_step = False
         return out
