@@ -19,6 +19,19 @@ def busy(seconds: float) -> str:
     return "done"
 
 
+def calls_at_their_limit(n: int) -> int:
+    """``n`` calls that end right around their 2 ms limit; how many expired. A stray interrupt (even a re-fire)
+    after any of them would surface in the busy wait at the end."""
+    expired = 0
+    for _ in range(n):
+        try:
+            call_with_time_limit(0.002, busy, 0.0019)
+        except TimeLimitExceeded:
+            expired += 1
+    busy(0.3)
+    return expired
+
+
 def run_checks() -> dict:
     out = {}
     before = timeout_count()
@@ -31,13 +44,7 @@ def run_checks() -> dict:
     with pytest.raises(ZeroDivisionError):
         call_with_time_limit(1.0, lambda: 1 / 0)
     # many calls that end right around their limit: every expiry is caught inside, none escapes later
-    expired = 0
-    for _ in range(200):
-        try:
-            call_with_time_limit(0.002, busy, 0.0019)
-        except TimeLimitExceeded:
-            expired += 1
-    busy(0.3)  # a stray interrupt (even a re-fire) would surface here
+    expired = calls_at_their_limit(200)
     out["race_expired_counted"] = timeout_count() - before - 1 == expired
     return out
 
@@ -108,18 +115,8 @@ def test_a_shorter_inner_limit_expires_inside_an_outer_one_and_the_outer_still_h
 def test_inner_limits_ending_at_their_deadline_never_interrupt_the_outer_call():
     # Inside one of r1's alarms an inner limit only moves the timer; a signal that arrives as an
     # inner call ends must neither escape nor be taken for the outer limit's expiry.
-    def many_inner():
-        expired = 0
-        for _ in range(300):
-            try:
-                call_with_time_limit(0.002, busy, 0.0019)
-            except TimeLimitExceeded:
-                expired += 1
-        busy(0.3)  # a stray interrupt would surface here
-        return expired
-
     before, handler = timeout_count(), signal.getsignal(signal.SIGALRM)
-    expired = call_with_time_limit(30.0, many_inner)
+    expired = call_with_time_limit(30.0, calls_at_their_limit, 300)
     assert timeout_count() - before == expired
     # afterwards: the handler given back, no timer left running
     assert signal.getsignal(signal.SIGALRM) == handler and signal.getitimer(signal.ITIMER_REAL)[0] == 0
