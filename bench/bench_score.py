@@ -17,8 +17,9 @@ are identical row by row. Wall times include process start-up and imports for bo
 ``--before DIR`` also times ``r1 score`` from another checkout of r1 (``git worktree add DIR REV``),
 imported from there with the same interpreter, on the same file: the throughput of this version
 against that one, side by side in one run. The two are run alternately ``--repeat`` times (default 5)
-and compared by their medians, of wall time and of CPU time (user + system, workers included): on a
-shared 2-core machine one run of either varies by 15% or more from the next.
+and compared by their median wall times: on a shared 2-core machine one run of either varies by 15%
+or more from the next. One untimed run of each comes first, and bytecode caching is on for both (as
+in a user's Python), so neither pays for compiling its source in every worker.
 """
 
 from __future__ import annotations
@@ -106,63 +107,48 @@ def baseline(path: str, out: str) -> None:
 
 
 def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
-    elapsed, _, proc = timed_cpu(cmd, env=env, cwd=cwd)
-    return elapsed, proc
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed_cpu(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall seconds, CPU seconds of the process and every process it waited for, the finished process)."""
-    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed, _children_cpu() - cpu_before, proc
+    return elapsed, proc
 
 
 def run_r1(bench: Path, workers: int, tmp: Path, checkout: Path | None = None) -> tuple[float, list, dict]:
-    elapsed, _, scores, summary = run_r1_cpu(bench, workers, tmp, checkout)
-    return elapsed, scores, summary
-
-
-def run_r1_cpu(bench: Path, workers: int, tmp: Path, checkout: Path | None = None) -> tuple[float, float, list, dict]:
     scored = tmp / f"scored_w{workers}{'_before' if checkout else ''}.jsonl"
     cmd = [sys.executable, "-m", "r1cli", "score", str(bench), "--rewards", "accuracy", "--workers", str(workers),
            "--json", "--output", str(scored), "--force"]
-    env = None
-    if checkout is not None:  # import r1cli from the other checkout (spawned workers inherit PYTHONPATH)
-        env = {**os.environ, "PYTHONPATH": str(checkout)}
-    elapsed, cpu, proc = timed_cpu(cmd, env=env, cwd=checkout or REPO)
+    # Bytecode caching on, as in a user's Python: both versions run from .pyc after the first run, so
+    # neither pays for compiling its own source in every process (PYTHONDONTWRITEBYTECODE may be set).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if checkout is not None:  # import r1cli from the other checkout (workers inherit PYTHONPATH)
+        env["PYTHONPATH"] = str(checkout)
+    elapsed, proc = timed(cmd, env=env, cwd=checkout or REPO)
     summary = json.loads(proc.stdout)
     with open(scored, encoding="utf-8") as handle:
         scores = [json.loads(line)["rewards"]["accuracy"] for line in handle]
-    return elapsed, cpu, scores, summary
+    return elapsed, scores, summary
 
 
 def compare_before(bench: Path, rows: int, workers: int, tmp: Path, before: Path, repeat: int) -> None:
-    """This checkout against ``before``, run alternately ``repeat`` times; medians of wall and CPU time."""
-    runs: dict[str, list[tuple[float, float]]] = {"this": [], "before": []}
+    """This checkout against ``before``, run alternately ``repeat`` times; median wall times."""
+    runs: dict[str, list[float]] = {"this": [], "before": []}
     scores: dict[str, list] = {}
+    for checkout in (before.resolve(), None):  # one untimed run each: bytecode written, files cached
+        run_r1(bench, workers, tmp, checkout=checkout)
     for _ in range(repeat):
         for name, checkout in (("before", before.resolve()), ("this", None)):
-            elapsed, cpu, scores[name], _ = run_r1_cpu(bench, workers, tmp, checkout=checkout)
-            runs[name].append((elapsed, cpu))
-    wall = {name: statistics.median(e for e, _ in values) for name, values in runs.items()}
-    cpu = {name: statistics.median(c for _, c in values) for name, values in runs.items()}
+            elapsed, scores[name], _ = run_r1(bench, workers, tmp, checkout=checkout)
+            runs[name].append(elapsed)
+    wall = {name: statistics.median(values) for name, values in runs.items()}
     for name, label in (("this", "this version"), ("before", str(before))):
-        walls = " ".join(f"{e:.2f}" for e, _ in runs[name])
-        print(f"r1 score --workers {workers}, {label}: median {rows / wall[name]:8.1f} rows/s, {wall[name]:.2f}s wall, "
-              f"{cpu[name]:.2f}s CPU (runs: {walls})")
+        walls = " ".join(f"{e:.2f}" for e in runs[name])
+        print(f"r1 score --workers {workers}, {label}: median {rows / wall[name]:8.1f} rows/s, {wall[name]:.2f}s "
+              f"(runs: {walls})")
     differ = sum(a != b for a, b in zip(scores["before"], scores["this"]))
-    print(f"this version / {before}: {wall['before'] / wall['this']:.2f}x the throughput (median wall), "
-          f"{cpu['before'] / cpu['this']:.2f}x (median CPU), {repeat} alternating runs each; "
-          f"scores differ on {differ:,} rows")
+    print(f"this version / {before}: {wall['before'] / wall['this']:.2f}x the throughput (median wall time), "
+          f"{repeat} alternating runs each; scores differ on {differ:,} rows")
 
 
 def main() -> None:

@@ -15,8 +15,26 @@ One job per module:
 No Rich here: rendering is ``r1cli.ui.score_view``'s job.
 """
 
-from r1cli.scoring.report import AccuracySummary, Example, Flag, RewardSummary, ScoreReport
-from r1cli.scoring.rows import read_lines
-from r1cli.scoring.summary import score_file
+from __future__ import annotations
 
-__all__ = ["AccuracySummary", "Example", "Flag", "RewardSummary", "ScoreReport", "read_lines", "score_file"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from r1cli.scoring.report import AccuracySummary, Example, Flag, RewardSummary, ScoreReport
+    from r1cli.scoring.rows import read_lines
+    from r1cli.scoring.summary import score_file
+
+# The public names and the module that owns each. Imported on first use, so a worker process
+# (which imports r1cli.scoring.workers) does not load the report and summary modules it never uses.
+_OWNERS = {"AccuracySummary": "report", "Example": "report", "Flag": "report", "RewardSummary": "report",
+           "ScoreReport": "report", "read_lines": "rows", "score_file": "summary"}
+__all__ = list(_OWNERS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _OWNERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_OWNERS[name]}"), name)
+    globals()[name] = value
+    return value
