@@ -380,3 +380,47 @@ def test_masked_groups_are_not_in_the_trained_metrics(tiny_model_dir, tmp_path):
     metrics = trainer._metrics["train"]
     assert metrics["reward"] == [0.75] and metrics["frac_reward_zero_std"] == [0.5]
     assert metrics["trained/reward"] == [1.5] and metrics["trained/frac_reward_zero_std"] == [0.0]
+
+
+def _decode_calls(monkeypatch) -> list[int]:
+    """Count calls into r1's decoding loop (the trainer imports it when it generates)."""
+    import r1cli.evaluation.decoding as decoding
+
+    calls: list[int] = []
+    real = decoding.decode
+
+    def counted(model, prompts, **kwargs):
+        calls.append(len(prompts))
+        return real(model, prompts, **kwargs)
+
+    monkeypatch.setattr(decoding, "decode", counted)
+    return calls
+
+
+def test_r1_generation_loop_trains_like_trls_generate_on_the_same_completions(tiny_model_dir, tmp_path, monkeypatch):
+    # top_k=1 makes sampling deterministic, so both loops must produce the same completions: then every
+    # statistic and the loss must be the same too.
+    dataset = make_dataset(["spread", "flat"] * 4)
+    calls = _decode_calls(monkeypatch)
+    runs = {}
+    for loop in ("r1", "transformers"):
+        args = config(tmp_path / loop, top_k=1, max_completion_length=10)
+        trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, args=args, generation_loop=loop)
+        trainer.train()
+        runs[loop] = [entry for entry in trainer.state.log_history if "loss" in entry]
+        if loop == "r1":
+            assert calls == [PROMPTS * G] * 2  # both steps generated through the loop, a whole batch at once
+            del calls[:]
+    assert calls == []  # generation_loop: transformers never enters it
+    keys = ("loss", "grad_norm", "reward", "completions/mean_length", "completions/clipped_ratio", "entropy")
+    assert [[e[k] for k in keys] for e in runs["r1"]] == [[e[k] for k in keys] for e in runs["transformers"]]
+
+
+def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, tmp_path, monkeypatch):
+    dataset = make_dataset(["spread", "flat"])
+    calls = _decode_calls(monkeypatch)
+    args = config(tmp_path, max_steps=1, generation_kwargs={"no_repeat_ngram_size": 2})
+    trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, args=args).train()
+    assert calls == []
+    with pytest.raises(ConfigError, match="generation_loop must be one of r1, transformers"):
+        trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, generation_loop="vllm")

@@ -26,6 +26,9 @@ from r1cli.errors import ConfigError
 
 REJECT_SAMPLING_MODES = ("resample", "refill")
 REJECT_SAMPLING_FALLBACKS = ("keep", "mask")
+# How completions are generated (GRPO training, real-time eval, r1 eval): r1's decoding loop
+# (r1cli/evaluation/decoding.py), where it can reproduce generate(), or transformers' generate().
+GENERATION_LOOPS = ("r1", "transformers")
 
 
 def setting(default: Any, *, min: float | None = None, max: float | None = None, min_exclusive: bool = False,
@@ -115,6 +118,14 @@ class RealtimeEvalSettings(_Settings):
         if self.eval_steps < 1:
             return max(1, math.ceil(self.eval_steps * max_steps))
         return int(self.eval_steps)
+
+
+@dataclass(frozen=True)
+class GenerationSettings(_Settings):
+    """How completions are generated: in GRPO's steps, real-time eval and ``r1 dry-run``."""
+
+    # r1: r1's decoding loop wherever it reproduces generate() (r1cli/evaluation/decoding.py); transformers: generate().
+    generation_loop: str = setting(GENERATION_LOOPS[0], choices=GENERATION_LOOPS)
 
 
 def setting_spec(settings: type, name: str) -> dict[str, Any]:

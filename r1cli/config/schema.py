@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
-from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings, setting_spec
+from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings, setting_spec
 from r1cli.rewards.calculator import DEFAULT_REWARDS
 from r1cli.rewards.calling import DEFAULT_REWARD_TIMEOUT
 
@@ -94,6 +94,9 @@ class R1Config:
         help="Attention kernel; None lets transformers choose (sdpa where available).")
     trust_remote_code: bool = key(False, group="model",
         help="Run Python code shipped with the model or dataset repository; off unless you trust it.")
+    generation_loop: str = feature_key(GenerationSettings, "generation_loop", group="model",
+        help="GRPO, real-time eval, dry-run: r1 generates with its own decoding loop (repeated prompts and shared "
+             "prefixes prefilled once, finished rows dropped; same tokens as generate()); transformers: model.generate.")
     # -- data --------------------------------------------------------------
     dataset_name: str | None = key(None, group="data", example="openai/gsm8k",
         help="Training data: hub id, local .jsonl/.json/.parquet/.csv file, or a directory of them.")

@@ -9,7 +9,11 @@ Prompts are chat messages (``[{"role": "user", "content": ...}]``, rendered with
 the tokenizer's chat template and ``add_generation_prompt=True``) or plain
 strings (used as they are). Batches are left-padded, and prompts are sorted by
 length first so a batch wastes little padding; results come back in input
-order. With ``seed`` set, sampling is reproducible, and the caller's global RNG
+order. Tokens come from r1's decoding loop (:mod:`r1cli.evaluation.decoding`:
+shared prefixes and repeated prompts prefilled once, stopped rows dropped),
+or from ``model.generate`` with ``loop="transformers"`` and wherever the loop
+cannot reproduce ``generate`` (a checkpoint's generation config asking for
+beams, a minimum length, ...; a model with a special cache). With ``seed`` set, sampling is reproducible, and the caller's global RNG
 state is left untouched (``torch.random.fork_rng``). ``progress`` receives a
 :class:`GenerationProgress` after every batch so a UI can draw items/s and
 tokens/s without this module knowing about Rich.
@@ -21,7 +25,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from r1cli.config.features import GENERATION_LOOPS
 from r1cli.data.prompts import render_prompt  # noqa: F401  (re-exported: the rendering rule is data.prompts')
+from r1cli.evaluation.decoding import decode, sampling_from_config, supports
 
 Prompt = str | Sequence[dict]
 
@@ -80,6 +86,7 @@ def generate(
     seed: int | None = None,
     progress: Callable[[GenerationProgress], Any] | None = None,
     chat_template_kwargs: dict | None = None,
+    loop: str = GENERATION_LOOPS[0],
 ) -> list[list[Completion]]:
     """Generate ``num_samples`` completions for each prompt; ``temperature=0`` is greedy.
 
@@ -87,6 +94,7 @@ def generate(
     ``batch_size`` counts prompts per forward batch (each expanded to
     ``num_samples`` sequences). ``chat_template_kwargs`` go to the chat template
     (for example ``{"enable_thinking": False}``), as TRL's option of that name.
+    ``loop``: ``"r1"`` (r1's decoding loop where it applies) or ``"transformers"`` (``model.generate``).
     Sampling is reproducible for a given ``seed`` *and* ``batch_size`` (the
     random stream is consumed batch by batch). Greedy output is the same
     batched or one prompt at a time (padding is masked; only floating-point
@@ -94,6 +102,8 @@ def generate(
     """
     if max_new_tokens < 1 or num_samples < 1 or batch_size < 1:
         raise ValueError("max_new_tokens, num_samples and batch_size must be at least 1")
+    if loop not in GENERATION_LOOPS:
+        raise ValueError(f"loop must be one of {', '.join(GENERATION_LOOPS)}, got {loop!r}")
     if temperature == 0.0 and num_samples > 1:
         # Greedy decoding would return the same completion K times; say so instead of wasting compute.
         raise ValueError("num_samples > 1 needs temperature > 0 (greedy decoding gives identical samples)")
@@ -109,7 +119,6 @@ def generate(
     gen_kwargs: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
         "do_sample": sampling,
-        "num_return_sequences": num_samples,
         "pad_token_id": pad_id,
         "eos_token_id": sorted(stop_ids) or None,
     }
@@ -118,6 +127,7 @@ def generate(
     else:
         # Explicit greedy values so a checkpoint's sampling defaults in generation_config do not leak in.
         gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+    chooser = _loop_sampling(model, gen_kwargs) if loop == "r1" else None
 
     results: list[list[Completion] | None] = [None] * len(prompts)
     tokens_generated = 0
@@ -131,11 +141,15 @@ def generate(
                 torch.manual_seed(seed)
             for begin in range(0, len(order), batch_size):
                 chunk = order[begin : begin + batch_size]
-                input_ids, attention_mask = _left_pad([encoded[i] for i in chunk], pad_id)
-                output = model.generate(
-                    input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), **gen_kwargs
-                )
-                new_tokens = output[:, input_ids.shape[1] :].tolist()
+                if chooser is not None:
+                    rows = [encoded[i] for i in chunk for _ in range(num_samples)]
+                    new_tokens = decode(model, rows, max_new_tokens=max_new_tokens, sampling=chooser,
+                                        stop_ids=stop_ids, pad_id=pad_id)
+                else:
+                    input_ids, attention_mask = _left_pad([encoded[i] for i in chunk], pad_id)
+                    output = model.generate(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
+                                            num_return_sequences=num_samples, **gen_kwargs)
+                    new_tokens = output[:, input_ids.shape[1] :].tolist()
                 for row, index in enumerate(chunk):
                     samples = [
                         _completion(tokenizer, new_tokens[row * num_samples + k], stop_ids) for k in range(num_samples)
@@ -148,6 +162,15 @@ def generate(
     finally:
         model.train(was_training)
     return [r for r in results if r is not None]
+
+
+def _loop_sampling(model, gen_kwargs: dict[str, Any]):
+    """How r1's loop would choose tokens for these settings, or None where ``model.generate`` must run."""
+    from transformers import GenerationConfig
+
+    if not supports(model):
+        return None
+    return sampling_from_config(GenerationConfig(**gen_kwargs), getattr(model, "generation_config", None))
 
 
 def _left_pad(sequences: list[list[int]], pad_id: int):

@@ -29,7 +29,7 @@ import re
 from contextlib import contextmanager
 
 from r1cli.config import Finding, Recipe
-from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
+from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError, R1Error, first_line
 from r1cli.hardware import has_gpu
 
@@ -373,8 +373,10 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
     from r1cli.training.grpo_trainer import EnhancedGRPOTrainer
 
     reject, realtime = (parts.reject_sampling, parts.realtime_eval) if parts.reject_sampling else feature_settings(recipe)
+    generation = GenerationSettings.from_values(recipe.values)
     return EnhancedGRPOTrainer(reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
-                               run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(), **common)
+                               run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(),
+                               **generation.as_kwargs(), **common)
 
 
 def _phase(name: str) -> None:

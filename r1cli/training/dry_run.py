@@ -119,6 +119,7 @@ def _generate(recipe: Recipe, rewards, tokenizer, rows, count: int) -> list[dict
     prompts = [rows[i]["prompt"] for i in range(min(count, len(rows)))]
     temperature = float(recipe.values.get("temperature", 1.0) or 0.0)
     outputs = generate(model, tokenizer, prompts, max_new_tokens=int(recipe.get("max_completion_length") or 256),
+                       loop=recipe.r1.generation_loop,
                        temperature=temperature, top_p=float(recipe.values.get("top_p", 1.0) or 1.0),
                        seed=recipe.values.get("seed") or 0)
     completions = [out[0] for out in outputs]

@@ -81,7 +81,7 @@ import torch
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
-from r1cli.config.features import RealtimeEvalSettings, RejectSamplingSettings
+from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
 from r1cli.training import batch_ops
@@ -129,6 +129,7 @@ class PhaseTimingCallback(TrainerCallback):
 
 _REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
 _EVAL = RealtimeEvalSettings()
+_GENERATION = GenerationSettings()
 
 
 class EnhancedGRPOTrainer(GRPOTrainer):
@@ -160,6 +161,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         max_resample_attempts: int = _REJECT.max_resample_attempts,
         reject_sampling_threshold: float | None = _REJECT.reject_sampling_threshold,
         reject_sampling_fallback: str = _REJECT.reject_sampling_fallback,
+        generation_loop: str = _GENERATION.generation_loop,
         run_flags: RunFlags | None = None,
         **kwargs: Any,
     ):
@@ -174,6 +176,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             eval_accuracy_reward=eval_accuracy_reward,
         )
         check_eval_dataset(eval_settings, eval_dataset)
+        self.generation = GenerationSettings(generation_loop=generation_loop)
         super().__init__(
             model=model,
             reward_funcs=reward_funcs,
@@ -228,6 +231,43 @@ class EnhancedGRPOTrainer(GRPOTrainer):
     def evaluate(self, *args, **kwargs):
         with self.phases.phase("eval", absorb=True):
             return super().evaluate(*args, **kwargs)
+
+    # -- generation -----------------------------------------------------------------------
+
+    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
+        """TRL's transformers generation, through r1's decoding loop where it reproduces ``generate``.
+
+        The same context as TRL's (``unwrap_model_for_generation``, no grad, the model's mode as it
+        is: a LoRA's dropout stays on, as in TRL), the same generation config, completions cut
+        after the first EOS as TRL cuts them; vLLM, continuous batching, images and anything the
+        loop cannot reproduce (``decoding.sampling_from_config``) go to TRL.
+        """
+        if self.generation.generation_loop != "r1" or self.use_vllm or self.use_transformers_continuous_batching \
+                or images or multimodal_fields:
+            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                                 has_tool_images)
+        from trl.models import unwrap_model_for_generation
+
+        from r1cli.evaluation.decoding import decode, sampling_from_config, supports
+
+        with (
+            unwrap_model_for_generation(
+                self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation,
+                generation_kwargs=self.generation_kwargs,
+                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
+            ) as model,
+            torch.no_grad(),
+            self._dist.summon_full_params(self.model_wrapped, recurse=False),
+        ):
+            sampling = sampling_from_config(self.generation_config, model.generation_config) if supports(model) else None
+            if sampling is not None:
+                completion_ids = decode(model, prompt_ids, max_new_tokens=self.generation_config.max_new_tokens,
+                                        sampling=sampling, stop_ids=set(self.eos_token_ids),
+                                        pad_id=self._tokenizer.pad_token_id)
+        if sampling is None:
+            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                                 has_tool_images)
+        return completion_ids, None
 
     # -- real-time evaluation -------------------------------------------------------------
 

@@ -166,6 +166,7 @@ def run_realtime_eval(trainer, realtime: RealtimeEval) -> dict[str, float]:
             batch_size=settings.eval_batch_size,
             seed=trainer.args.seed,
             chat_template_kwargs=getattr(trainer, "chat_template_kwargs", None),
+            loop=trainer.generation.generation_loop,
         )
     completions = [samples[0] for samples in outputs]
     scores = score_completions(trainer, rows, completions)

@@ -1,0 +1,437 @@
+"""r1's decoding loop: the same tokens as ``model.generate``, with less work on a CPU.
+
+``generate`` in transformers computes every row of a batch the whole way: a prompt
+repeated K times (K samples, or GRPO's K generations per prompt) is prefilled K
+times, every prompt is padded to the longest, the system prompt and chat-template
+header that all prompts share is recomputed for each, and a row that has stopped
+keeps being computed until the longest one stops. On a CPU, where time is FLOPs,
+that is most of a generation (``bench/bench_roofline.py`` measures it). This loop
+computes the same thing without that work:
+
+* identical prompts are prefilled once and their KV cache rows copied;
+* the token prefix every distinct prompt shares is prefilled once, at batch 1;
+* the rest of each prompt is prefilled in groups of similar length (little padding);
+* rows are dropped from the batch as they stop.
+
+Each row's tokens are the same function of its own prompt as in ``generate``:
+the attention mask hides padding, positions count real tokens only, and the
+logits go through transformers' own warpers (temperature, top-k, top-p, min-p) in
+``generate``'s order before ``softmax`` + ``multinomial`` (sampling) or ``argmax``
+(greedy). Batch shapes differ, so floating-point sums can differ in the last bits:
+greedy output can differ only where two tokens' logits tie to that precision, and
+sampling draws from the same distribution (not the same random stream).
+
+:func:`decode` takes what it can do from a ``GenerationConfig``
+(:func:`sampling_from_config`); a configuration asking for anything else (beam
+search, repetition penalty, a minimum length, ...), a model whose cache is not
+transformers' plain ``DynamicCache``, or an encoder-decoder model, is for
+``model.generate``: callers check :func:`supports` first.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+# GenerationConfig attributes the loop reproduces (or that only shape what generate() returns); any other attribute
+# that differs from transformers' default changes what generate() does, so such a configuration goes to generate().
+_UNDERSTOOD = frozenset({
+    "max_new_tokens", "max_length", "do_sample", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
+    "pad_token_id", "bos_token_id", "eos_token_id", "use_cache", "cache_implementation", "disable_compile",
+    "transformers_version", "_from_model_config", "return_dict_in_generate", "output_scores", "output_logits",
+    "output_attentions", "output_hidden_states", "num_return_sequences",
+})
+# Rows are dropped from the decode batch once this share of it has stopped (dropping copies the cache).
+_COMPACT_SHARE = 0.125
+# A prefill group grows while padding stays under this share of its real tokens.
+_PREFILL_PADDING = 0.1
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen: greedy (``temperature == 0``) or sampled, through transformers' processors."""
+
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+    min_p: float | None = None
+    repetition_penalty: float = 1.0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def processors(self):
+        """transformers' processors, in generate()'s order: repetition penalty, then (sampling) temperature,
+        top-k, top-p, min-p."""
+        from transformers.generation.logits_process import (
+            LogitsProcessorList,
+            MinPLogitsWarper,
+            RepetitionPenaltyLogitsProcessor,
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        processors = LogitsProcessorList()
+        if self.repetition_penalty != 1.0:
+            processors.append(RepetitionPenaltyLogitsProcessor(penalty=self.repetition_penalty))
+        if self.greedy:
+            return processors
+        if self.temperature != 1.0:
+            processors.append(TemperatureLogitsWarper(self.temperature))
+        if self.top_k:
+            processors.append(TopKLogitsWarper(top_k=self.top_k))
+        if self.top_p < 1.0:
+            processors.append(TopPLogitsWarper(top_p=self.top_p))
+        if self.min_p is not None:
+            processors.append(MinPLogitsWarper(min_p=self.min_p))
+        return processors
+
+
+def sampling_from_config(config, model_config=None) -> Sampling | None:
+    """The :class:`Sampling` ``model.generate(generation_config=config)`` would use, or None.
+
+    As ``generate`` resolves it: ``config``'s values, then the model's ``generation_config`` where
+    ``config`` leaves a value unset (None), then transformers' global defaults. None means some
+    resolved value is one this loop does not reproduce (beams, a minimum length, bad words, ...):
+    use ``generate``.
+    """
+    from transformers import GenerationConfig
+
+    defaults = GenerationConfig().to_dict()
+    defaults.update(getattr(GenerationConfig, "_get_default_generation_params", dict)())
+    resolved = dict(config.to_dict())
+    for source in (model_config.to_dict() if model_config is not None else {}, defaults):
+        for name, value in source.items():
+            if resolved.get(name) is None:
+                resolved[name] = value
+    for name, value in resolved.items():
+        default = defaults.get(name)
+        if name not in _UNDERSTOOD and value != default and not (_unset(value) and _unset(default)):
+            return None
+    if resolved.get("num_return_sequences") not in (1, None) or resolved.get("use_cache") is False:
+        return None
+    penalty = float(resolved.get("repetition_penalty") or 1.0)
+    if not resolved.get("do_sample"):
+        return Sampling(repetition_penalty=penalty)
+    temperature = resolved.get("temperature")
+    if temperature is None or temperature <= 0:
+        return None  # generate() rejects it or warns; let it say so
+    return Sampling(temperature=float(temperature), top_k=int(resolved.get("top_k") or 0),
+                    top_p=float(1.0 if resolved.get("top_p") is None else resolved["top_p"]),
+                    min_p=resolved.get("min_p"), repetition_penalty=penalty)
+
+
+def _unset(value) -> bool:
+    return value is None or value is False or (not isinstance(value, float) and value == 0) or value in ({}, [], ())
+
+
+def supports(model) -> bool:
+    """Whether the loop can drive this model: a decoder-only model whose cache is transformers' DynamicCache."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "is_encoder_decoder", False):
+        return False
+    try:
+        from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
+
+        layers = DynamicCache(config=config).layers
+    except Exception:  # an exotic config the cache cannot be built from: generate() knows the model
+        return False
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
+def decode(
+    model,
+    prompts: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    sampling: Sampling,
+    stop_ids: set[int],
+    pad_id: int,
+) -> list[list[int]]:
+    """Completions for ``prompts`` (token ids, one row each; repeats allowed), in input order.
+
+    Each completion is its new tokens up to and including the first stop token, or
+    ``max_new_tokens`` tokens. Runs under whatever grad mode and train/eval mode the
+    caller set (GRPO generates in the mode TRL would). Randomness comes from torch's
+    global generator, as in ``generate``.
+    """
+    import torch
+
+    if max_new_tokens < 1:
+        raise ValueError("max_new_tokens must be at least 1")
+    if not prompts:
+        return []
+    if any(len(p) == 0 for p in prompts):
+        raise ValueError("every prompt needs at least one token")
+    device = next(model.parameters()).device
+    distinct: dict[tuple[int, ...], int] = {}
+    row_of = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
+    unique = list(distinct)
+
+    state = _prefill(model, unique, device)
+    # One decode row per input prompt: duplicates share their prompt's prefilled cache row.
+    state.select(torch.tensor(row_of, device=device))
+    state.reserve(max_new_tokens)
+    return _decode_rows(model, state, prompts, max_new_tokens, sampling, stop_ids, pad_id)
+
+
+class _Batch:
+    """The decode batch: its cache, attention mask, next positions and last logits, row by row."""
+
+    def __init__(self, cache, mask, positions, logits):
+        self.cache, self.mask, self.positions, self.logits = cache, mask, positions, logits
+
+    def select(self, rows) -> None:
+        for layer in self.cache.layers:
+            if hasattr(layer, "select_rows"):
+                layer.select_rows(rows)
+            else:
+                layer.keys = layer.keys.index_select(0, rows)
+                layer.values = layer.values.index_select(0, rows)
+        self.mask = self.mask.index_select(0, rows)
+        self.positions = self.positions.index_select(0, rows)
+        self.logits = self.logits.index_select(0, rows)
+
+    def reserve(self, columns: int) -> None:
+        """Give every cache layer room for ``columns`` more positions, written in place from now on."""
+        self.cache.layers = [_ReservedLayer.holding(layer, columns) for layer in self.cache.layers]
+
+
+def _reserved_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class ReservedLayer(DynamicLayer):
+        """A DynamicLayer whose keys/values live in a buffer with room to grow.
+
+        ``DynamicLayer.update`` concatenates, copying the whole cache at every decode step (a
+        sixth of a step's time on a CPU); this writes the new position into the spare room.
+        ``keys``/``values`` stay views of the filled part, so everything that reads them is unchanged.
+        """
+
+        @classmethod
+        def holding(cls, layer, columns: int):
+            import torch
+
+            reserved = cls()
+            filled = layer.keys.shape[-2]
+            shape = list(layer.keys.shape)
+            shape[-2] = filled + columns
+            reserved._key_buffer = torch.empty(shape, dtype=layer.keys.dtype, device=layer.keys.device)
+            reserved._value_buffer = torch.empty(shape, dtype=layer.values.dtype, device=layer.values.device)
+            reserved._key_buffer[..., :filled, :] = layer.keys
+            reserved._value_buffer[..., :filled, :] = layer.values
+            reserved.device, reserved.dtype = layer.keys.device, layer.keys.dtype
+            reserved.filled, reserved.is_initialized = filled, True
+            reserved._view()
+            return reserved
+
+        def _view(self):
+            self.keys = self._key_buffer[..., : self.filled, :]
+            self.values = self._value_buffer[..., : self.filled, :]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            end = self.filled + key_states.shape[-2]
+            if end > self._key_buffer.shape[-2]:  # more than was reserved: move into a buffer twice the size
+                grown = type(self).holding(self, max(end, 2 * self._key_buffer.shape[-2]) - self.filled)
+                self._key_buffer, self._value_buffer = grown._key_buffer, grown._value_buffer
+            self._key_buffer[..., self.filled : end, :] = key_states
+            self._value_buffer[..., self.filled : end, :] = value_states
+            self.filled = end
+            self._view()
+            return self.keys, self.values
+
+        def select_rows(self, rows):
+            self._key_buffer = self._key_buffer.index_select(0, rows)
+            self._value_buffer = self._value_buffer.index_select(0, rows)
+            self._view()
+
+    return ReservedLayer
+
+
+class _ReservedLayer:
+    """Builds the layer class on first use (transformers is imported lazily)."""
+
+    _class = None
+
+    @classmethod
+    def holding(cls, layer, columns: int):
+        if cls._class is None:
+            cls._class = _reserved_layer_class()
+        return cls._class.holding(layer, columns)
+
+
+def _forward(model, cache=None, **inputs):
+    """One forward pass: the last position's logits (float32) and the updated cache."""
+    import torch
+
+    accepts = _forward_parameters(model)
+    if "logits_to_keep" in accepts:
+        inputs["logits_to_keep"] = 1
+    if cache is not None:
+        # transformers 5 calls the argument ``cache``; earlier versions ``past_key_values``.
+        inputs["cache" if "cache" in accepts else "past_key_values"] = cache
+    output = model(use_cache=True, return_dict=True, **inputs)
+    new_cache = output.cache if "cache" in output else output.past_key_values
+    return output.logits[:, -1].to(copy=True, dtype=torch.float32), new_cache
+
+
+def _forward_parameters(model) -> frozenset[str]:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return frozenset(inspect.signature(base.forward).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
+
+
+def _prefill(model, unique: list[tuple[int, ...]], device) -> _Batch:
+    """Prefill each distinct prompt once: the shared prefix at batch 1, the rest in groups of similar length.
+
+    The cache comes out laid out ``[prefix | padding | rest of the prompt]`` per row, every row
+    ending at the same column, with the mask hiding the padding and positions counting real tokens.
+    """
+    import torch
+
+    shortest = min(len(p) for p in unique)
+    prefix = 0  # tokens every distinct prompt starts with, leaving each at least one token of its own
+    while prefix < shortest - 1 and len({p[prefix] for p in unique}) == 1:
+        prefix += 1
+
+    prefix_cache = None
+    if prefix:
+        ids = torch.tensor([unique[0][:prefix]], device=device)
+        _, prefix_cache = _forward(model, input_ids=ids, attention_mask=torch.ones_like(ids),
+                                   position_ids=torch.arange(prefix, device=device)[None])
+
+    order = sorted(range(len(unique)), key=lambda i: len(unique[i]) - prefix)
+    groups, group = [], []
+    for index in order:
+        candidate = group + [index]
+        real = sum(len(unique[i]) - prefix for i in candidate)
+        width = len(unique[index]) - prefix
+        if group and width * len(candidate) - real > _PREFILL_PADDING * real:
+            groups.append(group)
+            candidate = [index]
+        group = candidate
+    groups.append(group)
+
+    width = max(len(p) for p in unique) - prefix
+    parts: list[tuple[list[int], Any, Any, Any]] = []
+    for group in groups:
+        rests = [unique[i][prefix:] for i in group]
+        group_width = max(len(r) for r in rests)
+        ids = torch.full((len(group), group_width), 0, dtype=torch.long, device=device)
+        rest_mask = torch.zeros((len(group), group_width), dtype=torch.long, device=device)
+        positions = torch.zeros((len(group), group_width), dtype=torch.long, device=device)
+        for row, rest in enumerate(rests):
+            ids[row, group_width - len(rest):] = torch.tensor(rest, device=device)
+            rest_mask[row, group_width - len(rest):] = 1
+            positions[row, group_width - len(rest):] = torch.arange(prefix, prefix + len(rest), device=device)
+        cache = None
+        if prefix_cache is not None:
+            cache = copy.copy(prefix_cache)
+            cache.layers = [copy.copy(layer) for layer in prefix_cache.layers]
+            for layer in cache.layers:
+                layer.keys = layer.keys.expand(len(group), -1, -1, -1)
+                layer.values = layer.values.expand(len(group), -1, -1, -1)
+        mask = torch.cat([torch.ones((len(group), prefix), dtype=torch.long, device=device), rest_mask], dim=1)
+        logits, cache = _forward(model, cache, input_ids=ids, attention_mask=mask, position_ids=positions)
+        parts.append((group, cache, mask, logits))
+
+    # One batch, every row ending at the same column: pad each group's rest on the left up to the widest.
+    first_cache = parts[0][1]
+    columns = prefix + width
+    for index, layer in enumerate(first_cache.layers):
+        keys, values = [], []
+        for _, cache, _, _ in parts:
+            source = cache.layers[index]
+            keys.append(_pad_middle(source.keys, prefix, columns))
+            values.append(_pad_middle(source.values, prefix, columns))
+        layer.keys, layer.values = torch.cat(keys), torch.cat(values)
+    mask = torch.cat([_pad_middle(m, prefix, columns, dim=1) for _, _, m, _ in parts])
+    logits = torch.cat([l for _, _, _, l in parts])
+    positions = torch.tensor([len(unique[i]) for group, _, _, _ in parts for i in group], device=device)
+    batch = _Batch(first_cache, mask, positions, logits)
+    # Back to the order of ``unique``.
+    grouped = [i for group, _, _, _ in parts for i in group]
+    inverse = torch.empty(len(grouped), dtype=torch.long, device=device)
+    inverse[torch.tensor(grouped, device=device)] = torch.arange(len(grouped), device=device)
+    batch.select(inverse)
+    return batch
+
+
+def _pad_middle(tensor, prefix: int, columns: int, dim: int = 2):
+    """Insert zeros after the first ``prefix`` columns of ``dim`` so it has ``columns`` columns."""
+    import torch
+
+    missing = columns - tensor.shape[dim]
+    if missing == 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    zeros = torch.zeros(shape, dtype=tensor.dtype, device=tensor.device)
+    head, tail = tensor.narrow(dim, 0, prefix), tensor.narrow(dim, prefix, tensor.shape[dim] - prefix)
+    return torch.cat([head, zeros, tail], dim=dim)
+
+
+def _decode_rows(model, batch: _Batch, prompts: Sequence[Sequence[int]], max_new_tokens: int, sampling: Sampling,
+                 stop_ids: set[int], pad_id: int) -> list[list[int]]:
+    import torch
+
+    rows = len(prompts)
+    device = batch.logits.device
+    processors = sampling.processors()
+    stops = torch.tensor(sorted(stop_ids), device=device, dtype=torch.long)
+    out: list[list[int]] = [[] for _ in range(rows)]
+    alive = list(range(rows))  # batch row -> output row
+    running = torch.ones(rows, dtype=torch.bool, device=device)
+    history = _history(prompts, sampling, device)
+    for step in range(max_new_tokens):
+        scores = processors(history, batch.logits) if len(processors) else batch.logits
+        if sampling.greedy:
+            tokens = torch.argmax(scores, dim=-1)
+        else:
+            tokens = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1).squeeze(1)
+        tokens = torch.where(running, tokens, torch.full_like(tokens, pad_id))
+        listed = tokens.tolist()
+        flags = running.tolist()
+        for row, token in enumerate(listed):
+            if flags[row]:
+                out[alive[row]].append(token)
+        running = running & ~torch.isin(tokens, stops) if len(stops) else running
+        if step == max_new_tokens - 1 or not bool(running.any()):
+            break
+        stopped = len(alive) - int(running.sum())
+        if stopped and stopped >= _COMPACT_SHARE * len(alive):
+            keep = running.nonzero().squeeze(1)
+            batch.select(keep)
+            kept = keep.tolist()
+            alive = [alive[i] for i in kept]
+            tokens, running, history = tokens[keep], running[keep], history[keep]
+        if sampling.repetition_penalty != 1.0:
+            history = torch.cat([history, tokens[:, None]], dim=1)
+        batch.mask = torch.cat([batch.mask, torch.ones((len(alive), 1), dtype=batch.mask.dtype, device=device)], 1)
+        batch.logits, batch.cache = _forward(model, batch.cache, input_ids=tokens[:, None], attention_mask=batch.mask,
+                                             position_ids=batch.positions[:, None])
+        batch.positions = batch.positions + 1
+    return out
+
+
+def _history(prompts: Sequence[Sequence[int]], sampling: Sampling, device):
+    """The tokens so far, for processors that read them (only the repetition penalty does).
+
+    Each row is its own prompt, left-filled with its own first token: the penalty gathers and
+    scatters scores at these ids, so a repeated id changes nothing and a row sees only its own
+    tokens, as ``generate`` on that prompt alone (a padded ``generate`` batch also penalises the
+    pad token in rows that have padding)."""
+    import torch
+
+    if sampling.repetition_penalty == 1.0:
+        return torch.empty((len(prompts), 0), dtype=torch.long, device=device)
+    width = max(len(p) for p in prompts)
+    history = torch.tensor([[p[0]] * (width - len(p)) + list(p) for p in prompts], dtype=torch.long)
+    return history.to(device)

@@ -1,0 +1,182 @@
+"""r1's decoding loop against transformers' ``generate`` (r1cli.evaluation.decoding).
+
+The contract: for every row, the tokens ``generate`` would produce for that prompt (greedy),
+or the same distribution (sampling), whatever the batch looks like: repeated prompts, a shared
+prefix, prompts of very different lengths, rows stopping at different steps. And every
+generation setting the loop does not reproduce sends the call to ``generate``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from r1cli.evaluation.decoding import Sampling, _ReservedLayer, decode, sampling_from_config, supports
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    from r1cli.models import load_model
+
+    model = load_model(tiny_model_dir)
+    model.eval()
+    return model
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):
+    from r1cli.models import load_tokenizer
+
+    return load_tokenizer(tiny_model_dir)
+
+
+def chat(tokenizer, text: str, system: str = "You are a careful solver.") -> list[int]:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return tokenizer(rendered, add_special_tokens=False)["input_ids"]
+
+
+def reference(model, prompt: list[int], max_new_tokens: int, stop_ids: set[int], pad_id: int, **sampling) -> list[int]:
+    """``generate`` on one prompt alone (no padding), cut after the first stop token."""
+    with torch.no_grad():
+        out = model.generate(input_ids=torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                             max_new_tokens=max_new_tokens, pad_token_id=pad_id, eos_token_id=sorted(stop_ids),
+                             **(sampling or dict(do_sample=False, temperature=None, top_p=None, top_k=None)))
+    tokens = out[0, len(prompt):].tolist()
+    for i, token in enumerate(tokens):
+        if token in stop_ids:
+            return tokens[: i + 1]
+    return tokens
+
+
+def test_greedy_tokens_equal_generate_per_prompt_for_any_batch(model, tokenizer):
+    texts = ["What is 2 + 3?", "Solve for x: x * 4 = 12, and explain every step carefully, step by step.",
+             "flat", "Compute 7 - 2, then multiply by 3.", "What is 2 + 3?"]
+    prompts = [chat(tokenizer, t) for t in texts] + [chat(tokenizer, "Compute", system="Other system")]
+    prompts += [prompts[1], [prompts[0][0]]]  # a repeat and a one-token prompt (nothing shared with the rest)
+    pad = tokenizer.pad_token_id
+    free = [reference(model, p, 12, set(), pad) for p in prompts]
+    # Stop tokens the references really emit, so rows stop at different steps and the batch shrinks.
+    stop_ids = {free[0][3], free[1][5]}
+    expected = [reference(model, p, 12, stop_ids, pad) for p in prompts]
+    assert len({len(e) for e in expected}) > 1  # rows stop at different steps
+    with torch.no_grad():
+        got = decode(model, prompts, max_new_tokens=12, sampling=Sampling(), stop_ids=stop_ids, pad_id=pad)
+        alone = [decode(model, [p], max_new_tokens=12, sampling=Sampling(), stop_ids=stop_ids, pad_id=pad)[0]
+                 for p in prompts]
+    assert got == expected == alone
+
+
+def test_sampling_draws_from_generates_distribution(model, tokenizer):
+    # The first two tokens' joint distribution, sampled 3,000 times each way, through every processor the loop
+    # reproduces (the repetition penalty reads the prompt and the first token).
+    prompt = chat(tokenizer, "What is 2 + 3?")
+    settings = dict(do_sample=True, temperature=0.7, top_k=6, top_p=0.9, min_p=0.05, repetition_penalty=1.3)
+    sampling = Sampling(temperature=0.7, top_k=6, top_p=0.9, min_p=0.05, repetition_penalty=1.3)
+    n, pad = 3000, tokenizer.pad_token_id
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = model.generate(input_ids=torch.tensor([prompt] * n), attention_mask=torch.ones(n, len(prompt), dtype=torch.long),
+                             max_new_tokens=2, pad_token_id=pad, eos_token_id=None, **settings)
+        theirs = Counter(tuple(row) for row in out[:, len(prompt):].tolist())
+        torch.manual_seed(1)
+        ours = Counter(tuple(row) for row in decode(model, [prompt] * n, max_new_tokens=2, sampling=sampling,
+                                                     stop_ids=set(), pad_id=pad))
+    assert len(theirs) > 3  # a real distribution, not one sequence
+    total_variation = sum(abs(theirs[k] - ours[k]) for k in set(theirs) | set(ours)) / (2 * n)
+    assert total_variation < 0.06, (theirs.most_common(8), ours.most_common(8))
+    assert set(ours) <= set(theirs) | {k for k in ours if ours[k] <= 3}  # nothing generate cannot produce
+
+
+def _non_default_values():
+    """One valid non-default value for every GenerationConfig attribute (where one can be found)."""
+    from transformers import GenerationConfig
+
+    defaults = GenerationConfig().to_dict()
+    defaults.update(GenerationConfig._get_default_generation_params())  # what generate() fills unset values with
+    candidates = (2, 0.5, True, [[5]], [5], 3, "x")
+    for name, default in sorted(defaults.items()):
+        for value in candidates:
+            if value == default or isinstance(value, bool) != isinstance(default, bool | None):
+                continue
+            try:
+                config = GenerationConfig(**{name: value})
+                config.validate(strict=True)
+            except Exception:
+                continue
+            if getattr(config, name) == value:
+                yield name, value
+                break
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # a deprecated attribute among the fuzzed ones
+def test_every_setting_the_loop_does_not_reproduce_goes_to_generate():
+    from transformers import GenerationConfig
+
+    from r1cli.evaluation.decoding import _UNDERSTOOD
+
+    checked = 0
+    for name, value in _non_default_values():
+        result = sampling_from_config(GenerationConfig(**{name: value}))
+        if name in _UNDERSTOOD:
+            continue
+        checked += 1
+        assert result is None, f"{name}={value!r} changes generate() but the loop would run"
+        # Set on the model's generation config instead, it still counts (generate() fills unset values from it).
+        assert sampling_from_config(GenerationConfig(), GenerationConfig(**{name: value})) is None, name
+    assert checked > 15  # the fuzz really covered the config
+
+
+def test_settings_resolve_as_generate_resolves_them():
+    from transformers import GenerationConfig
+
+    model_config = GenerationConfig(do_sample=True, temperature=0.6, top_p=0.8, top_k=20, repetition_penalty=1.05)
+    # Unset values come from the model's config ...
+    assert sampling_from_config(GenerationConfig(), model_config) == Sampling(0.6, 20, 0.8, None, 1.05)
+    # ... explicit ones win, even when they are transformers' defaults ...
+    explicit = GenerationConfig(do_sample=True, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    assert sampling_from_config(explicit, model_config) == Sampling(1.0, 0, 1.0, None, 1.0)
+    # ... and what neither sets is transformers' global default (top_k 50).
+    assert sampling_from_config(GenerationConfig(do_sample=True)) == Sampling(1.0, 50, 1.0, None, 1.0)
+    assert sampling_from_config(GenerationConfig(do_sample=False, temperature=None), model_config) == Sampling(
+        repetition_penalty=1.05)
+    assert sampling_from_config(GenerationConfig(num_beams=2)) is None
+
+
+def test_a_model_with_a_sliding_window_cache_is_left_to_generate(tmp_path):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, use_sliding_window=True, sliding_window=4,
+                         max_window_layers=0, layer_types=["sliding_attention", "sliding_attention"])
+    assert not supports(Qwen2ForCausalLM(config))
+    config.layer_types, config.use_sliding_window = ["full_attention", "full_attention"], False
+    assert supports(Qwen2ForCausalLM(config))
+
+
+def test_reserved_cache_layer_grows_past_its_room_like_a_dynamic_layer():
+    from transformers.cache_utils import DynamicLayer
+
+    plain = DynamicLayer()
+    first = torch.randn(2, 1, 3, 4)
+    plain.update(first, first + 1)
+    reserved = _ReservedLayer.holding(plain, 1)
+    steps = [torch.randn(2, 1, 1, 4) for _ in range(4)]  # three more than the room reserved
+    for step in steps:
+        keys, values = reserved.update(step, step * 2)
+        plain.update(step, step * 2)
+    assert torch.equal(keys, plain.keys) and torch.equal(values, plain.values)
+    assert reserved.get_seq_length() == 7
+    reserved.select_rows(torch.tensor([1]))
+    assert torch.equal(reserved.keys, plain.keys[1:])
+
+
+def test_bad_input_is_refused(model):
+    with pytest.raises(ValueError, match="at least one token"):
+        decode(model, [[1, 2], []], max_new_tokens=2, sampling=Sampling(), stop_ids=set(), pad_id=0)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        decode(model, [[1]], max_new_tokens=0, sampling=Sampling(), stop_ids=set(), pad_id=0)
+    assert decode(model, [], max_new_tokens=2, sampling=Sampling(), stop_ids=set(), pad_id=0) == []
