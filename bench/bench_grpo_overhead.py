@@ -5,13 +5,17 @@ arithmetic task), same seed, same steps, same reward functions. Each configurati
 its own process; step time is the mean of TRL's own `step_time` over the steps after the
 first, peak memory is the process's maximum resident set size.
 
-1. plain TRL GRPOTrainer script            (reference)
-2. r1 grpo, reject sampling off, dashboard  (aim: within 3% of 1)
-3. r1 grpo, reject sampling resample
-4. r1 grpo, reject sampling refill
-For 3 and 4 it also reports the share of zero-spread groups before and after resampling.
+1. plain TRL GRPOTrainer script              (reference)
+2. r1 grpo, reject sampling off, dashboard    (r1's decoding loop: generation_loop r1, the default)
+3. r1 grpo, reject sampling off, generation_loop: transformers (TRL's model.generate: what the loop is worth)
+4. r1 grpo, reject sampling resample
+5. r1 grpo, reject sampling refill
+For 4 and 5 it also reports the share of zero-spread groups before and after resampling.
+``--quickstart`` uses the quickstart's settings instead (LoRA r16 on every projection, lr 2e-4,
+64 new tokens, the `add` task and its three rewards) with a fixed step count; ``--only 1,2,3``
+runs a subset. Memory is the whole process's peak resident set (model, optimizer, activations).
 
-    python bench/bench_grpo_overhead.py [--steps 6]
+    python bench/bench_grpo_overhead.py [--steps 6] [--quickstart] [--only 1,2,3]
 """
 
 from __future__ import annotations
@@ -47,6 +51,31 @@ report_to: none
 output_dir: {out}
 """
 
+QUICKSTART = """\
+model_name_or_path: smollm2-135m-instruct
+dataset_name: arithmetic
+dataset_config: add
+system_prompt: "Solve the problem. First think step by step inside <think> </think>, then give only the final number inside <answer> </answer>."
+reward_funcs: [accuracy, format, tag_count]
+reward_weights: [1.0, 0.5, 0.25]
+num_generations: 4
+per_device_train_batch_size: 16
+max_completion_length: 64
+temperature: 1.0
+use_peft: true
+lora_r: 16
+lora_alpha: 32
+lora_target_modules: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]
+learning_rate: 2.0e-4
+beta: 0.0
+max_steps: {steps}
+logging_steps: 1
+save_strategy: "no"
+seed: 42
+report_to: none
+output_dir: {out}
+"""
+
 PLAIN_TRL = """\
 import json, sys
 from trl import GRPOConfig, GRPOTrainer
@@ -59,8 +88,13 @@ args = training_args(recipe)
 rewards = calculator_for(recipe.values)
 args.reward_weights = list(rewards.weights)
 train, _ = build_data(recipe)
+peft = None
+if recipe.values.get("use_peft"):
+    from peft import LoraConfig
+    peft = LoraConfig(r=recipe.get("lora_r"), lora_alpha=recipe.get("lora_alpha"), lora_dropout=recipe.get("lora_dropout"),
+                      target_modules=recipe.get("lora_target_modules"), task_type="CAUSAL_LM")
 trainer = GRPOTrainer(model=build_model(recipe), reward_funcs=list(rewards.funcs), args=args,
-                      train_dataset=train, processing_class=build_tokenizer(recipe))
+                      train_dataset=train, processing_class=build_tokenizer(recipe), peft_config=peft)
 trainer.train()
 json.dump(trainer.state.log_history, open(sys.argv[2], "w"))
 """
@@ -104,7 +138,11 @@ def _step_times(records: list[dict]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--quickstart", action="store_true", help="the quickstart's settings (LoRA, 64 tokens)")
+    parser.add_argument("--only", help="configurations to run, e.g. 1,2,3 (1, the reference, always runs)")
     args = parser.parse_args()
+    template = QUICKSTART if args.quickstart else RECIPE
+    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 6)))
     bindir = Path(sys.executable).parent
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,12 +150,15 @@ def main() -> None:
         # Warm the model cache (GGUF conversion) outside the measurements.
         subprocess.run([sys.executable, "-c", "from r1cli.models.loading import resolve_builtin; resolve_builtin('smollm2-135m-instruct')"], check=True)
         configs = [("plain TRL GRPOTrainer", None), ("r1 grpo, reject sampling off", ""),
+                   ("r1 grpo, off, loop transformers", "generation_loop: transformers\n"),
                    ("r1 grpo, resample", "use_reject_sampling: true\nreject_sampling_mode: resample\n"),
                    ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n")]
         for index, (name, extra) in enumerate(configs):
+            if index + 1 not in only:
+                continue
             out = tmp / f"run{index}"
             recipe = tmp / f"r{index}.yaml"
-            recipe.write_text(RECIPE.format(steps=args.steps, out=out) + (extra or ""))
+            recipe.write_text(template.format(steps=args.steps, out=out) + (extra or ""))
             if extra is None:
                 script = tmp / "plain.py"
                 script.write_text(textwrap.dedent(PLAIN_TRL))
@@ -134,7 +175,10 @@ def main() -> None:
             rows.append((name, statistics.fmean(times), rss / 1024, statistics.fmean(before) if before else statistics.fmean(zero),
                          statistics.fmean(after) if after else None))
     base_time, base_rss = rows[0][1], rows[0][2]
-    print(f"{args.steps} steps, 4 prompts x 4 generations x 48 tokens, SmolLM2-135M on CPU")
+    setup = ("quickstart settings: LoRA r16, 4 prompts x 4 generations x 64 tokens" if args.quickstart
+             else "full fine-tuning, 4 prompts x 4 generations x 48 tokens")
+    print(f"{args.steps} steps ({len(_step_times([{'step_time': 0, 'loss': 0}] * args.steps))} timed), {setup}, "
+          f"SmolLM2-135M on CPU; load average {os.getloadavg()[0]:.2f} at the end")
     print(f"{'configuration':30} {'s/step':>7} {'vs TRL':>7} {'peak MiB':>9} {'vs TRL':>7} {'zero-spread':>12} {'after':>6}")
     for name, seconds, mib, zero_before, zero_after in rows:
         after = f"{zero_after:.2f}" if zero_after is not None else "-"

@@ -6,23 +6,25 @@ Three measurements in one run:
   and the decode shape ``batch x hidden @ hidden x intermediate``; best of several) and memory
   bandwidth (a large tensor copy: bytes read + bytes written per second), with torch's
   threads as r1 leaves them (r1 sets no thread count: torch's default);
-* the work: the FLOPs and bytes a generation of batch B, prompt P, completion C needs, from
-  the model's config (layers, hidden, intermediate, vocab, attention and kv heads): prefill
-  of B x P tokens, then one decode step per new token (B tokens, every weight read once per
-  step, the KV cache read and its new row written, the logits written). Linear layers
-  2 x params FLOPs per token, attention 4 x (heads x head_dim) x context per token and layer,
-  the LM head once per new token (generate computes prefill logits for the last position only);
-* r1's generation: :func:`r1cli.evaluation.generation.generate` (the path ``r1 eval`` and
-  real-time eval use), greedy, ``--batch`` GSM8K prompts in one batch, ``--new-tokens`` new
-  tokens, after a small warm-up.
+* the work: the FLOPs and bytes a generation needs, from the model's config (layers, hidden,
+  intermediate, vocab, attention and kv heads), counted two ways:
+  - **padded batch** (what ``model.generate`` computes): B prompts left-padded to the longest,
+    all prefilled, then one decode step per new token for every row until the longest stops;
+  - **least work** (what the completions need): the token prefix all prompts share prefilled
+    once, each prompt's own tokens without padding, each row decoded only until its own EOS.
+  Linear layers 2 x params FLOPs per token, attention 4 x (heads x head_dim) x context per token
+  and layer, the LM head once per new token; every weight read once per phase, the KV cache read
+  at every decode step;
+* the generation itself, both ways side by side on the same prompts: ``generate()`` (the path
+  ``r1 eval`` and real-time eval use) with ``loop="transformers"`` (``model.generate``) and with
+  ``loop="r1"`` (r1's decoding loop), greedy, ``--batch`` GSM8K prompts in one batch,
+  ``--new-tokens`` new tokens, after a small warm-up; whether their tokens are identical.
 
-The limit is the roofline: each phase (prefill, each decode step) takes at least
-max(FLOPs / peak FLOP/s, bytes / bandwidth); tokens/s at the compute roof and at the memory
-roof are printed beside it, and the share of the limit r1 achieves. Tokens are the
-positions generated (B x decode steps run, as the batch runs until its longest completion
-stops); the tokens completions keep (up to EOS) are printed too. The machine may be shared:
-the load average is printed at the start and the end, and a busy machine lowers both the
-measured peak and r1's rate.
+Each limit is a roofline: each phase (prefill, each decode step) takes at least
+max(FLOPs / peak FLOP/s, bytes / bandwidth). A generation's share of a limit is the limit's
+seconds over the measured seconds (the same completions either way). The machine may be
+shared: the load average is printed at the start and the end, and a busy machine lowers both
+the measured peak and the generation's rate.
 
     .venv/bin/python bench/bench_roofline.py [--model DIR] [--batch 64] [--new-tokens 64] [--quick]
 """
@@ -136,19 +138,38 @@ class Work:
 
 
 def generation_work(shape: Shape, batch: int, prompt: int, steps: int) -> list[Work]:
-    """Prefill, then one entry per decode step: ``steps`` new tokens per sequence in all."""
-    prefill = Work(
-        batch * (sum(shape.token_flops(t) for t in range(1, prompt + 1)) + shape.head_flops),
-        (shape.weights + batch * shape.vocab) * BYTES + batch * shape.kv_bytes(prompt) + batch * prompt * shape.hidden * BYTES,
-    )
-    phases = [prefill]
-    for j in range(1, steps):  # the first new token came out of the prefill
-        context = prompt + j
+    """The padded batch: prefill of ``batch`` x ``prompt`` tokens, then ``steps`` new tokens for every row."""
+    return least_work(shape, [prompt] * batch, 0, [steps] * batch)
+
+
+def least_work(shape: Shape, prompts: list[int], shared: int, kept: list[int]) -> list[Work]:
+    """Prefill (the ``shared`` prefix once, then each prompt's own tokens), then one entry per decode
+    step, each row running until its ``kept`` tokens are out (the first came out of the prefill)."""
+    flops = sum(shape.token_flops(t) for t in range(1, shared + 1))
+    for length in prompts:
+        flops += sum(shape.token_flops(t) for t in range(shared + 1, length + 1)) + shape.head_flops
+    positions = shared + sum(length - shared for length in prompts)
+    phases = [Work(flops, (shape.weights + len(prompts) * shape.vocab) * BYTES
+                   + shape.kv_bytes(1) * positions + positions * shape.hidden * BYTES)]
+    for j in range(1, max(kept)):
+        active = [length + j for length, count in zip(prompts, kept) if count > j]
         phases.append(Work(
-            batch * (shape.token_flops(context) + shape.head_flops),
-            shape.weights * BYTES + batch * (shape.kv_bytes(context) + shape.vocab * BYTES),
+            sum(shape.token_flops(context) + shape.head_flops for context in active),
+            shape.weights * BYTES + sum(shape.kv_bytes(context) + shape.vocab * BYTES for context in active),
         ))
     return phases
+
+
+def roof_seconds(work: list[Work], peak_gflops: float, bandwidth_gbs: float) -> float:
+    return sum(max(w.flops / (peak_gflops * 1e9), w.bytes / (bandwidth_gbs * 1e9)) for w in work)
+
+
+def shared_prefix(token_lists: list[list[int]]) -> int:
+    """Tokens every prompt starts with, leaving each at least one of its own."""
+    shared = 0
+    while shared < min(map(len, token_lists)) - 1 and len({t[shared] for t in token_lists}) == 1:
+        shared += 1
+    return shared
 
 
 # -- r1's generation --------------------------------------------------------------------------
@@ -193,25 +214,30 @@ def main() -> None:
     peak = max(gemms.values())
     bandwidth = copy_gb_per_s(64 if args.quick else 256, repeats)
 
-    # r1's generation.
+    # The generation, both ways, on the same prompts (a warm-up of each first).
     batch_prompts = prompts(batch)
-    generate(model, tokenizer, batch_prompts[:2], max_new_tokens=4, batch_size=2)  # warm-up
-    start = time.perf_counter()
-    results = generate(model, tokenizer, batch_prompts, max_new_tokens=new_tokens, batch_size=batch)
-    seconds = time.perf_counter() - start
-    kept = sum(c.num_tokens for samples in results for c in samples)
-    steps = max(c.num_tokens for samples in results for c in samples)  # decode steps the batch ran
-    prompt_len = max(len(tokenizer(render_prompt(tokenizer, p), add_special_tokens=False)["input_ids"])
-                     for p in batch_prompts)  # left-padded to the longest
+    timed = {}
+    for loop in ("transformers", "r1"):
+        generate(model, tokenizer, batch_prompts[:2], max_new_tokens=4, batch_size=2, loop=loop)
+        start = time.perf_counter()
+        results = generate(model, tokenizer, batch_prompts, max_new_tokens=new_tokens, batch_size=batch, loop=loop)
+        timed[loop] = (time.perf_counter() - start, [c.token_ids for samples in results for c in samples])
     load_end = os.getloadavg()
+    outputs = timed["r1"][1]
+    identical = sum(a == b for a, b in zip(outputs, timed["transformers"][1]))
+    kept = [len(ids) for ids in outputs]
+    steps = max(kept)  # decode steps a padded batch runs
+    encoded = [tokenizer(render_prompt(tokenizer, p), add_special_tokens=False)["input_ids"] for p in batch_prompts]
+    lengths = [len(ids) for ids in encoded]
+    prompt_len, shared = max(lengths), shared_prefix(encoded)
 
-    # The work and the limit.
+    # The work and the limits.
     work = generation_work(shape, batch, prompt_len, steps)
+    least = least_work(shape, lengths, shared, kept)
     flops, moved = sum(w.flops for w in work), sum(w.bytes for w in work)
     positions = batch * steps
-    roof_seconds = sum(max(w.flops / (peak * 1e9), w.bytes / (bandwidth * 1e9)) for w in work)
-    compute_rate, memory_rate = positions / (flops / (peak * 1e9)), positions / (moved / (bandwidth * 1e9))
-    limit, measured = positions / roof_seconds, positions / seconds
+    limits = {"padded batch (generate's work)": roof_seconds(work, peak, bandwidth),
+              "least work (shared prefix once, unpadded, rows stop at EOS)": roof_seconds(least, peak, bandwidth)}
 
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads "
           f"(r1 sets none: torch's default); load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} "
@@ -223,17 +249,22 @@ def main() -> None:
     print(f"model: {path.name}: {shape.layers} layers, hidden {shape.hidden}, intermediate {shape.intermediate}, "
           f"vocab {shape.vocab}, {shape.heads} heads / {shape.kv_heads} kv heads x {shape.head_dim}; "
           f"{shape.weights / 1e6:.1f}M weights read per decode step ({shape.weights * BYTES / 2**20:.0f} MiB fp32)")
-    print(f"work: batch {batch}, prompt {prompt_len} (padded), {steps} decode steps (max_new_tokens {new_tokens}): "
-          f"{flops / 1e12:.3f} TFLOP, {moved / 1e9:.2f} GB moved "
-          f"(prefill {work[0].flops / 1e12:.3f} TFLOP; per decode step {work[-1].flops / 1e9:.1f} GFLOP, "
-          f"{work[-1].bytes / 1e6:.0f} MB at the last)")
-    print(f"{'':30} {'tokens/s':>10} {'seconds':>9}")
-    print(f"{'compute roof':30} {compute_rate:10.1f} {positions / compute_rate:9.2f}")
-    print(f"{'memory roof':30} {memory_rate:10.1f} {positions / memory_rate:9.2f}")
-    print(f"{'roofline limit (max per phase)':30} {limit:10.1f} {roof_seconds:9.2f}")
-    print(f"{'r1 generate (measured)':30} {measured:10.1f} {seconds:9.2f}")
-    print(f"r1 achieves {measured / limit:.1%} of the limit ({positions} positions generated, "
-          f"{kept} kept up to EOS: {kept / seconds:.1f} kept tokens/s)")
+    print(f"prompts: {batch}, {min(lengths)}-{prompt_len} tokens (mean {sum(lengths) / batch:.1f}), {shared} shared by all; "
+          f"{steps} decode steps (max_new_tokens {new_tokens}), {sum(kept)} tokens kept up to EOS")
+    print(f"padded-batch work: {flops / 1e12:.3f} TFLOP, {moved / 1e9:.2f} GB moved (prefill {work[0].flops / 1e12:.3f} "
+          f"TFLOP); least work: {sum(w.flops for w in least) / 1e12:.3f} TFLOP (prefill {least[0].flops / 1e12:.3f})")
+    print(f"compute roof {positions / (flops / (peak * 1e9)):.1f} tokens/s, memory roof "
+          f"{positions / (moved / (bandwidth * 1e9)):.1f} tokens/s (padded batch, {positions} positions)")
+    print(f"{'':62} {'seconds':>8} {'tokens/s':>9}")
+    for label, seconds in limits.items():
+        print(f"{'limit: ' + label:62} {seconds:8.2f} {positions / seconds:9.1f}")
+    for loop, label in (("transformers", "generate(loop='transformers'): model.generate"),
+                        ("r1", "generate(loop='r1'): r1's decoding loop")):
+        seconds = timed[loop][0]
+        shares = ", ".join(f"{limit / seconds:.1%} of the {name.split(' (')[0]} limit" for name, limit in limits.items())
+        print(f"{label:62} {seconds:8.2f} {positions / seconds:9.1f}   {shares}")
+    print(f"r1's loop: {timed['transformers'][0] / timed['r1'][0]:.2f}x the speed of model.generate; "
+          f"greedy completions identical for {identical} of {batch} prompts")
 
 
 if __name__ == "__main__":
