@@ -11,7 +11,9 @@ computes the same thing without that work:
 * identical prompts are prefilled once and their KV cache rows copied;
 * the token prefix every distinct prompt shares is prefilled once, at batch 1;
 * the rest of each prompt is prefilled in groups of similar length (little padding);
-* rows are dropped from the batch as they stop.
+* rows are dropped from the batch as they stop;
+* LoRA adapters compute merged into their base weights, where that is the same function
+  (:mod:`r1cli.models.lora_merge`: not while an adapter's dropout is active).
 
 Each row's tokens are the same function of its own prompt as in ``generate``:
 the attention mask hides padding, positions count real tokens only, and the
@@ -34,6 +36,8 @@ import copy
 import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from r1cli.models.lora_merge import merged_lora
 
 # GenerationConfig attributes the loop reproduces (or that only shape what generate() returns); any other attribute
 # that differs from transformers' default changes what generate() does, so such a configuration goes to generate().
@@ -173,11 +177,12 @@ def decode(
     row_of = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
     unique = list(distinct)
 
-    state = _prefill(model, unique, device)
-    # One decode row per input prompt: duplicates share their prompt's prefilled cache row.
-    state.select(torch.tensor(row_of, device=device))
-    state.reserve(max_new_tokens)
-    return _decode_rows(model, state, prompts, max_new_tokens, sampling, stop_ids, pad_id)
+    with merged_lora(model):
+        state = _prefill(model, unique, device)
+        # One decode row per input prompt: duplicates share their prompt's prefilled cache row.
+        state.select(torch.tensor(row_of, device=device))
+        state.reserve(max_new_tokens)
+        return _decode_rows(model, state, prompts, max_new_tokens, sampling, stop_ids, pad_id)
 
 
 class _Batch:
