@@ -12,7 +12,8 @@ first, peak memory is the process's maximum resident set size.
 5. r1 grpo, reject sampling refill
 For 4 and 5 it also reports the share of zero-spread groups before and after resampling.
 ``--quickstart`` uses the quickstart's settings instead (LoRA r16 on every projection, lr 2e-4,
-64 new tokens, the `add` task and its three rewards) with a fixed step count; ``--only 1,2,3``
+64 new tokens, the `add` task and its three rewards, ``lora_dropout`` 0 as in its template or
+``--lora-dropout``) with a fixed step count; ``--only 1,2,3``
 runs a subset. Memory is the whole process's peak resident set (model, optimizer, activations).
 
     python bench/bench_grpo_overhead.py [--steps 6] [--quickstart] [--only 1,2,3]
@@ -66,6 +67,7 @@ use_peft: true
 lora_r: 16
 lora_alpha: 32
 lora_target_modules: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]
+lora_dropout: {lora_dropout}
 learning_rate: 2.0e-4
 beta: 0.0
 max_steps: {steps}
@@ -139,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--quickstart", action="store_true", help="the quickstart's settings (LoRA, 64 tokens)")
+    parser.add_argument("--lora-dropout", type=float, default=0.0, help="with --quickstart (TRL's default: 0.05)")
     parser.add_argument("--only", help="configurations to run, e.g. 1,2,3 (1, the reference, always runs)")
     args = parser.parse_args()
     template = QUICKSTART if args.quickstart else RECIPE
@@ -158,7 +161,7 @@ def main() -> None:
                 continue
             out = tmp / f"run{index}"
             recipe = tmp / f"r{index}.yaml"
-            recipe.write_text(template.format(steps=args.steps, out=out) + (extra or ""))
+            recipe.write_text(template.format(steps=args.steps, out=out, lora_dropout=args.lora_dropout) + (extra or ""))
             if extra is None:
                 script = tmp / "plain.py"
                 script.write_text(textwrap.dedent(PLAIN_TRL))
@@ -175,7 +178,8 @@ def main() -> None:
             rows.append((name, statistics.fmean(times), rss / 1024, statistics.fmean(before) if before else statistics.fmean(zero),
                          statistics.fmean(after) if after else None))
     base_time, base_rss = rows[0][1], rows[0][2]
-    setup = ("quickstart settings: LoRA r16, 4 prompts x 4 generations x 64 tokens" if args.quickstart
+    setup = (f"quickstart settings: LoRA r16 (dropout {args.lora_dropout}), 4 prompts x 4 generations x 64 tokens"
+             if args.quickstart
              else "full fine-tuning, 4 prompts x 4 generations x 48 tokens")
     print(f"{args.steps} steps ({len(_step_times([{'step_time': 0, 'loss': 0}] * args.steps))} timed), {setup}, "
           f"SmolLM2-135M on CPU; load average {os.getloadavg()[0]:.2f} at the end")
