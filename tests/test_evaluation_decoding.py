@@ -3,7 +3,7 @@
 The contract: for every row, the tokens ``generate`` would produce for that prompt (greedy),
 or the same distribution (sampling), whatever the batch looks like: repeated prompts, a shared
 prefix, prompts of very different lengths, rows stopping at different steps. And every
-generation setting the loop does not reproduce sends the call to ``generate``.
+model the loop cannot drive is left to ``generate`` (the settings: test_evaluation_sampling.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from r1cli.evaluation.decoding import Sampling, _ReservedLayer, decode, sampling_from_config, supports
+from r1cli.evaluation.decoding import _ReservedLayer, decode, supports
+from r1cli.evaluation.sampling import Sampling
 
 torch = pytest.importorskip("torch")
 
@@ -89,61 +90,6 @@ def test_sampling_draws_from_generates_distribution(model, tokenizer):
     total_variation = sum(abs(theirs[k] - ours[k]) for k in set(theirs) | set(ours)) / (2 * n)
     assert total_variation < 0.06, (theirs.most_common(8), ours.most_common(8))
     assert set(ours) <= set(theirs) | {k for k in ours if ours[k] <= 3}  # nothing generate cannot produce
-
-
-def _non_default_values():
-    """One valid non-default value for every GenerationConfig attribute (where one can be found)."""
-    from transformers import GenerationConfig
-
-    defaults = GenerationConfig().to_dict()
-    defaults.update(GenerationConfig._get_default_generation_params())  # what generate() fills unset values with
-    candidates = (2, 0.5, True, [[5]], [5], 3, "x")
-    for name, default in sorted(defaults.items()):
-        for value in candidates:
-            if value == default or isinstance(value, bool) != isinstance(default, bool | None):
-                continue
-            try:
-                config = GenerationConfig(**{name: value})
-                config.validate(strict=True)
-            except Exception:
-                continue
-            if getattr(config, name) == value:
-                yield name, value
-                break
-
-
-@pytest.mark.filterwarnings("ignore::FutureWarning")  # a deprecated attribute among the fuzzed ones
-def test_every_setting_the_loop_does_not_reproduce_goes_to_generate():
-    from transformers import GenerationConfig
-
-    from r1cli.evaluation.decoding import _UNDERSTOOD
-
-    checked = 0
-    for name, value in _non_default_values():
-        result = sampling_from_config(GenerationConfig(**{name: value}))
-        if name in _UNDERSTOOD:
-            continue
-        checked += 1
-        assert result is None, f"{name}={value!r} changes generate() but the loop would run"
-        # Set on the model's generation config instead, it still counts (generate() fills unset values from it).
-        assert sampling_from_config(GenerationConfig(), GenerationConfig(**{name: value})) is None, name
-    assert checked > 15  # the fuzz really covered the config
-
-
-def test_settings_resolve_as_generate_resolves_them():
-    from transformers import GenerationConfig
-
-    model_config = GenerationConfig(do_sample=True, temperature=0.6, top_p=0.8, top_k=20, repetition_penalty=1.05)
-    # Unset values come from the model's config ...
-    assert sampling_from_config(GenerationConfig(), model_config) == Sampling(0.6, 20, 0.8, None, 1.05)
-    # ... explicit ones win, even when they are transformers' defaults ...
-    explicit = GenerationConfig(do_sample=True, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
-    assert sampling_from_config(explicit, model_config) == Sampling(1.0, 0, 1.0, None, 1.0)
-    # ... and what neither sets is transformers' global default (top_k 50).
-    assert sampling_from_config(GenerationConfig(do_sample=True)) == Sampling(1.0, 50, 1.0, None, 1.0)
-    assert sampling_from_config(GenerationConfig(do_sample=False, temperature=None), model_config) == Sampling(
-        repetition_penalty=1.05)
-    assert sampling_from_config(GenerationConfig(num_beams=2)) is None
 
 
 def test_a_model_with_a_sliding_window_cache_is_left_to_generate(tmp_path):

@@ -27,7 +27,8 @@ from typing import Any, Callable, Sequence
 
 from r1cli.config.features import GENERATION_LOOPS
 from r1cli.data.prompts import render_prompt  # noqa: F401  (re-exported: the rendering rule is data.prompts')
-from r1cli.evaluation.decoding import decode, sampling_from_config, supports
+from r1cli.evaluation.decoding import decode, supports
+from r1cli.evaluation.sampling import sampling_from_config
 
 Prompt = str | Sequence[dict]
 

@@ -240,7 +240,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         The same context as TRL's (``unwrap_model_for_generation``, no grad, the model's mode as it
         is: a LoRA's dropout stays on, as in TRL), the same generation config, completions cut
         after the first EOS as TRL cuts them; vLLM, continuous batching, images and anything the
-        loop cannot reproduce (``decoding.sampling_from_config``) go to TRL.
+        loop cannot reproduce (``sampling.sampling_from_config``) go to TRL.
         """
         if self.generation.generation_loop != "r1" or self.use_vllm or self.use_transformers_continuous_batching \
                 or images or multimodal_fields:
@@ -248,7 +248,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                                                  has_tool_images)
         from trl.models import unwrap_model_for_generation
 
-        from r1cli.evaluation.decoding import decode, sampling_from_config, supports
+        from r1cli.evaluation.decoding import decode, supports
+        from r1cli.evaluation.sampling import sampling_from_config
 
         with (
             unwrap_model_for_generation(
