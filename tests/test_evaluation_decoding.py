@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from r1cli.evaluation.decoding import _ReservedLayer, decode, supports
+from r1cli.evaluation.decoding import _reserved, decode, supports
 from r1cli.evaluation.sampling import Sampling
 
 torch = pytest.importorskip("torch")
@@ -109,15 +109,67 @@ def test_reserved_cache_layer_grows_past_its_room_like_a_dynamic_layer():
     plain = DynamicLayer()
     first = torch.randn(2, 1, 3, 4)
     plain.update(first, first + 1)
-    reserved = _ReservedLayer.holding(plain, 1)
+    reserved = _reserved(plain, 1)
     steps = [torch.randn(2, 1, 1, 4) for _ in range(4)]  # three more than the room reserved
     for step in steps:
         keys, values = reserved.update(step, step * 2)
         plain.update(step, step * 2)
     assert torch.equal(keys, plain.keys) and torch.equal(values, plain.values)
     assert reserved.get_seq_length() == 7
-    reserved.select_rows(torch.tensor([1]))
-    assert torch.equal(reserved.keys, plain.keys[1:])
+    reserved.crop(-2)
+    plain.crop(-2)
+    assert torch.equal(reserved.keys, plain.keys) and reserved.get_seq_length() == 5
+
+
+def test_dropping_rows_copies_only_the_filled_positions_into_the_same_buffers():
+    from transformers.cache_utils import DynamicLayer
+
+    plain = DynamicLayer()
+    keys = torch.randn(4, 2, 3, 8)
+    plain.update(keys, -keys)
+    reserved = _reserved(plain, 5000)  # a long max_new_tokens: dropping rows must not copy the room
+    buffer = reserved._key_buffer.data_ptr()
+    reserved.batch_select_indices(torch.tensor([3, 1]))
+    assert reserved._key_buffer.data_ptr() == buffer  # compacted in place: no new allocation
+    assert torch.equal(reserved.keys, keys[[3, 1]]) and torch.equal(reserved.values, -keys[[3, 1]])
+    reserved.update(torch.ones(2, 2, 1, 8), torch.ones(2, 2, 1, 8))
+    assert reserved.keys.shape == (2, 2, 4, 8) and torch.equal(reserved.keys[:, :, 3], torch.ones(2, 2, 8))
+
+
+def test_long_generations_past_the_reserved_room_match_generate(model, tokenizer):
+    from r1cli.evaluation import decoding
+
+    prompts = [chat(tokenizer, "What is 2 + 3?"), chat(tokenizer, "flat")]
+    pad = tokenizer.pad_token_id
+    expected = [reference(model, p, 2 * decoding._RESERVE + 5, set(), pad) for p in prompts]
+    got = decode(model, prompts, max_new_tokens=2 * decoding._RESERVE + 5, sampling=Sampling(), stop_ids=set(),
+                 pad_id=None)  # no pad id: a stopped row would be fed a stop token (here none stops)
+    assert got == expected
+
+
+def test_prompt_learning_adapters_are_left_to_generate(tiny_model_dir):
+    peft = pytest.importorskip("peft")
+    from r1cli.models import load_model
+
+    prompt_tuned = peft.get_peft_model(load_model(tiny_model_dir),
+                                       peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=4))
+    assert not supports(prompt_tuned)
+
+
+def test_decoding_never_builds_a_graph(model):
+    captured = []
+    real = model.forward
+
+    def spy(*args, **kwargs):
+        captured.append(torch.is_grad_enabled())
+        return real(*args, **kwargs)
+
+    model.forward = spy
+    try:
+        decode(model, [[5, 9, 17]], max_new_tokens=3, sampling=Sampling(), stop_ids=set(), pad_id=0)
+    finally:
+        del model.forward
+    assert captured and not any(captured)
 
 
 def test_bad_input_is_refused(model):
@@ -126,3 +178,19 @@ def test_bad_input_is_refused(model):
     with pytest.raises(ValueError, match="max_new_tokens"):
         decode(model, [[1]], max_new_tokens=0, sampling=Sampling(), stop_ids=set(), pad_id=0)
     assert decode(model, [], max_new_tokens=2, sampling=Sampling(), stop_ids=set(), pad_id=0) == []
+
+
+def test_prefill_groups_cover_every_prompt_once_and_pad_little():
+    import random
+
+    from r1cli.evaluation.decoding import _PREFILL_PADDING, _length_groups
+
+    rng = random.Random(0)
+    for _ in range(200):
+        lengths = [rng.randint(1, 300) for _ in range(rng.randint(1, 40))]
+        groups = _length_groups(lengths)
+        assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+        for group in groups:
+            real = sum(lengths[i] for i in group)
+            padded = max(lengths[i] for i in group) * len(group)
+            assert len(group) == 1 or padded - real <= _PREFILL_PADDING * real

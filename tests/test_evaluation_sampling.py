@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1cli.evaluation.sampling import Sampling, sampling_from_config
+from r1cli.evaluation.sampling import Sampling, sampling_from_config, stop_ids_from_config
 
 pytest.importorskip("transformers")
 
@@ -63,3 +63,14 @@ def test_settings_resolve_as_generate_resolves_them():
     assert sampling_from_config(GenerationConfig(do_sample=False, temperature=None), model_config) == Sampling(
         repetition_penalty=1.05)
     assert sampling_from_config(GenerationConfig(num_beams=2)) is None
+
+
+def test_caches_that_change_tokens_or_placement_go_to_generate_and_stop_ids_resolve():
+    from transformers import GenerationConfig
+
+    assert sampling_from_config(GenerationConfig(cache_implementation="static")) == Sampling()
+    for cache in ("quantized", "offloaded"):
+        assert sampling_from_config(GenerationConfig(cache_implementation=cache)) is None, cache
+    assert stop_ids_from_config(GenerationConfig(eos_token_id=[2, 7]), GenerationConfig(eos_token_id=9)) == {2, 7}
+    assert stop_ids_from_config(GenerationConfig(), GenerationConfig(eos_token_id=9)) == {9}
+    assert stop_ids_from_config(GenerationConfig()) == set()

@@ -416,10 +416,13 @@ def test_r1_generation_loop_trains_like_trls_generate_on_the_same_completions(ti
     assert [[e[k] for k in keys] for e in runs["r1"]] == [[e[k] for k in keys] for e in runs["transformers"]]
 
 
-def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("generation_kwargs", [{"no_repeat_ngram_size": 2}, {"eos_token_id": [5, 6]}],
+                         ids=["a-processor-the-loop-lacks", "stop-tokens-other-than-trls-eos"])
+def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, tmp_path, monkeypatch,
+                                                               generation_kwargs):
     dataset = make_dataset(["spread", "flat"])
     calls = _decode_calls(monkeypatch)
-    args = config(tmp_path, max_steps=1, generation_kwargs={"no_repeat_ngram_size": 2})
+    args = config(tmp_path, max_steps=1, generation_kwargs=generation_kwargs)
     trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, args=args).train()
     assert calls == []
     with pytest.raises(ConfigError, match="generation_loop must be one of r1, transformers"):

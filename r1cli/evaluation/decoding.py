@@ -33,22 +33,29 @@ model are for ``model.generate``: callers check :func:`supports` and ``sampling_
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from typing import Any, Sequence
 
-from r1cli.evaluation.sampling import Sampling, history as sampling_history
+from r1cli.evaluation.sampling import Sampling, tokens_so_far
 from r1cli.models.lora_merge import merged_lora
 
 # Rows are dropped from the decode batch once this share of it has stopped (dropping copies the cache).
 _COMPACT_SHARE = 0.125
 # A prefill group grows while padding stays under this share of its real tokens.
 _PREFILL_PADDING = 0.1
+# Cache positions reserved for new tokens up front; the room doubles when a generation runs past it.
+_RESERVE = 128
 
 
 def supports(model) -> bool:
-    """Whether the loop can drive this model: a decoder-only model whose cache is transformers' DynamicCache."""
+    """Whether the loop can drive this model: a decoder-only model whose cache is transformers' DynamicCache
+    (not a PEFT prompt-learning model, whose virtual tokens the loop does not lay out)."""
     config = getattr(model, "config", None)
     if config is None or getattr(config, "is_encoder_decoder", False):
+        return False
+    peft_config = getattr(model, "active_peft_config", None)
+    if peft_config is not None and getattr(peft_config, "is_prompt_learning", False):
         return False
     try:
         from transformers import DynamicCache
@@ -67,14 +74,17 @@ def decode(
     max_new_tokens: int,
     sampling: Sampling,
     stop_ids: set[int],
-    pad_id: int,
+    pad_id: int | None,
 ) -> list[list[int]]:
     """Completions for ``prompts`` (token ids, one row each; repeats allowed), in input order.
 
     Each completion is its new tokens up to and including the first stop token, or
-    ``max_new_tokens`` tokens. Runs under whatever grad mode and train/eval mode the
-    caller set (GRPO generates in the mode TRL would). Randomness comes from torch's
-    global generator, as in ``generate``.
+    ``max_new_tokens`` tokens. Callers check :func:`supports` and
+    ``sampling.sampling_from_config`` first. Runs without gradients (as ``generate``), in
+    the model's train/eval mode as the caller left it (GRPO generates in the mode TRL
+    would). ``pad_id`` is what a stopped row is fed until it leaves the batch (its output
+    is discarded); None takes a stop token. Randomness comes from torch's global
+    generator, as in ``generate``.
     """
     import torch
 
@@ -89,11 +99,13 @@ def decode(
     row_of = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
     unique = list(distinct)
 
-    with merged_lora(model):
+    if pad_id is None:
+        pad_id = min(stop_ids) if stop_ids else 0
+    with torch.no_grad(), merged_lora(model):
         state = _prefill(model, unique, device)
         # One decode row per input prompt: duplicates share their prompt's prefilled cache row.
         state.select(torch.tensor(row_of, device=device))
-        state.reserve(max_new_tokens)
+        state.reserve(min(max_new_tokens, _RESERVE))
         return _decode_rows(model, state, prompts, max_new_tokens, sampling, stop_ids, pad_id)
 
 
@@ -105,81 +117,89 @@ class _Batch:
 
     def select(self, rows) -> None:
         for layer in self.cache.layers:
-            if hasattr(layer, "select_rows"):
-                layer.select_rows(rows)
-            else:
-                layer.keys = layer.keys.index_select(0, rows)
-                layer.values = layer.values.index_select(0, rows)
+            layer.batch_select_indices(rows)
         self.mask = self.mask.index_select(0, rows)
         self.positions = self.positions.index_select(0, rows)
         self.logits = self.logits.index_select(0, rows)
 
     def reserve(self, columns: int) -> None:
         """Give every cache layer room for ``columns`` more positions, written in place from now on."""
-        self.cache.layers = [_ReservedLayer.holding(layer, columns) for layer in self.cache.layers]
+        self.cache.layers = [_reserved(layer, columns) for layer in self.cache.layers]
 
 
+def _reserved(layer, columns: int):
+    """A cache layer holding ``layer``'s keys and values, with room for ``columns`` more positions."""
+    return _reserved_layer_class()(layer.keys, layer.values, columns)
+
+
+@functools.cache
 def _reserved_layer_class():
     from transformers.cache_utils import DynamicLayer
 
     class ReservedLayer(DynamicLayer):
-        """A DynamicLayer whose keys/values live in a buffer with room to grow.
+        """A DynamicLayer whose keys/values live in buffers with room to grow.
 
         ``DynamicLayer.update`` concatenates, copying the whole cache at every decode step (a
-        sixth of a step's time on a CPU); this writes the new position into the spare room.
-        ``keys``/``values`` stay views of the filled part, so everything that reads them is unchanged.
+        sixth of a step's time on a CPU); this writes the new position into the spare room and
+        doubles the room when it runs out. ``keys``/``values`` stay views of the filled part, so
+        everything that reads them is unchanged. Dropping rows compacts the filled part in place.
         """
 
-        @classmethod
-        def holding(cls, layer, columns: int):
+        def __init__(self, keys, values, room: int):
+            super().__init__()
+            self.device, self.dtype, self.is_initialized = keys.device, keys.dtype, True
+            self.filled = keys.shape[-2]
+            self._key_buffer = self._value_buffer = None
+            self._move(keys, values, self.filled + room)
+
+        def _move(self, keys, values, capacity: int) -> None:
             import torch
 
-            reserved = cls()
-            filled = layer.keys.shape[-2]
-            shape = list(layer.keys.shape)
-            shape[-2] = filled + columns
-            reserved._key_buffer = torch.empty(shape, dtype=layer.keys.dtype, device=layer.keys.device)
-            reserved._value_buffer = torch.empty(shape, dtype=layer.values.dtype, device=layer.values.device)
-            reserved._key_buffer[..., :filled, :] = layer.keys
-            reserved._value_buffer[..., :filled, :] = layer.values
-            reserved.device, reserved.dtype = layer.keys.device, layer.keys.dtype
-            reserved.filled, reserved.is_initialized = filled, True
-            reserved._view()
-            return reserved
+            shape = (*keys.shape[:-2], capacity, keys.shape[-1])
+            key_buffer = torch.empty(shape, dtype=keys.dtype, device=keys.device)
+            value_buffer = torch.empty((*shape[:-1], values.shape[-1]), dtype=values.dtype, device=values.device)
+            key_buffer[..., : self.filled, :] = keys
+            value_buffer[..., : self.filled, :] = values
+            self._key_buffer, self._value_buffer = key_buffer, value_buffer
+            self._view()
 
-        def _view(self):
+        def _view(self) -> None:
             self.keys = self._key_buffer[..., : self.filled, :]
             self.values = self._value_buffer[..., : self.filled, :]
 
         def update(self, key_states, value_states, *args, **kwargs):
             end = self.filled + key_states.shape[-2]
-            if end > self._key_buffer.shape[-2]:  # more than was reserved: move into a buffer twice the size
-                grown = type(self).holding(self, max(end, 2 * self._key_buffer.shape[-2]) - self.filled)
-                self._key_buffer, self._value_buffer = grown._key_buffer, grown._value_buffer
+            capacity = self._key_buffer.shape[-2]
+            if end > capacity:
+                self._move(self.keys, self.values, max(end, 2 * capacity))
             self._key_buffer[..., self.filled : end, :] = key_states
             self._value_buffer[..., self.filled : end, :] = value_states
             self.filled = end
             self._view()
             return self.keys, self.values
 
-        def select_rows(self, rows):
-            self._key_buffer = self._key_buffer.index_select(0, rows)
-            self._value_buffer = self._value_buffer.index_select(0, rows)
+        def batch_select_indices(self, indices) -> None:
+            """Keep these rows: only the filled columns are copied, into the front of the same buffers."""
+            rows = len(indices)
+            if rows > self._key_buffer.shape[0]:  # more rows than the buffers hold (repeats): new buffers
+                self._move(self.keys.index_select(0, indices), self.values.index_select(0, indices),
+                           self._key_buffer.shape[-2])
+                return
+            self._key_buffer[:rows, ..., : self.filled, :] = self.keys.index_select(0, indices)
+            self._value_buffer[:rows, ..., : self.filled, :] = self.values.index_select(0, indices)
+            self._key_buffer, self._value_buffer = self._key_buffer[:rows], self._value_buffer[:rows]
+            self._view()
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            keys, values = self.keys.repeat_interleave(repeats, 0), self.values.repeat_interleave(repeats, 0)
+            self._move(keys, values, self._key_buffer.shape[-2])
+
+        def crop(self, tokens_to_remove: int) -> None:
+            super().crop(tokens_to_remove)  # DynamicLayer's checks; then the buffers follow
+            self.filled = self.keys.shape[-2]
             self._view()
 
     return ReservedLayer
-
-
-class _ReservedLayer:
-    """Builds the layer class on first use (transformers is imported lazily)."""
-
-    _class = None
-
-    @classmethod
-    def holding(cls, layer, columns: int):
-        if cls._class is None:
-            cls._class = _reserved_layer_class()
-        return cls._class.holding(layer, columns)
 
 
 def _forward(model, cache=None, **inputs):
@@ -224,18 +244,7 @@ def _prefill(model, unique: list[tuple[int, ...]], device) -> _Batch:
         _, prefix_cache = _forward(model, input_ids=ids, attention_mask=torch.ones_like(ids),
                                    position_ids=torch.arange(prefix, device=device)[None])
 
-    order = sorted(range(len(unique)), key=lambda i: len(unique[i]) - prefix)
-    groups, group = [], []
-    for index in order:
-        candidate = group + [index]
-        real = sum(len(unique[i]) - prefix for i in candidate)
-        width = len(unique[index]) - prefix
-        if group and width * len(candidate) - real > _PREFILL_PADDING * real:
-            groups.append(group)
-            candidate = [index]
-        group = candidate
-    groups.append(group)
-
+    groups = _length_groups([len(p) - prefix for p in unique])
     width = max(len(p) for p in unique) - prefix
     parts: list[tuple[list[int], Any, Any, Any]] = []
     for group in groups:
@@ -266,8 +275,8 @@ def _prefill(model, unique: list[tuple[int, ...]], device) -> _Batch:
         keys, values = [], []
         for _, cache, _, _ in parts:
             source = cache.layers[index]
-            keys.append(_pad_middle(source.keys, prefix, columns))
-            values.append(_pad_middle(source.values, prefix, columns))
+            keys.append(_pad_middle(source.keys, prefix, columns, dim=2))
+            values.append(_pad_middle(source.values, prefix, columns, dim=2))
         layer.keys, layer.values = torch.cat(keys), torch.cat(values)
     mask = torch.cat([_pad_middle(m, prefix, columns, dim=1) for _, _, m, _ in parts])
     logits = torch.cat([l for _, _, _, l in parts])
@@ -281,7 +290,23 @@ def _prefill(model, unique: list[tuple[int, ...]], device) -> _Batch:
     return batch
 
 
-def _pad_middle(tensor, prefix: int, columns: int, dim: int = 2):
+def _length_groups(lengths: list[int]) -> list[list[int]]:
+    """Indices of ``lengths`` in groups to prefill together: shortest first, a group closing when
+    padding its members to its longest would add more than ``_PREFILL_PADDING`` of its real tokens."""
+    groups: list[list[int]] = [[]]
+    real = 0
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        # Sorted, so this one is the group's longest: the padded size is its length x the group's size.
+        if groups[-1] and lengths[index] * (len(groups[-1]) + 1) - (real + lengths[index]) > _PREFILL_PADDING * (
+                real + lengths[index]):
+            groups.append([])
+            real = 0
+        groups[-1].append(index)
+        real += lengths[index]
+    return groups
+
+
+def _pad_middle(tensor, prefix: int, columns: int, *, dim: int):
     """Insert zeros after the first ``prefix`` columns of ``dim`` so it has ``columns`` columns."""
     import torch
 
@@ -306,9 +331,9 @@ def _decode_rows(model, batch: _Batch, prompts: Sequence[Sequence[int]], max_new
     out: list[list[int]] = [[] for _ in range(rows)]
     alive = list(range(rows))  # batch row -> output row
     running = torch.ones(rows, dtype=torch.bool, device=device)
-    history = sampling_history(prompts, sampling, device)
+    seen = tokens_so_far(prompts, sampling, device)
     for step in range(max_new_tokens):
-        scores = processors(history, batch.logits) if len(processors) else batch.logits
+        scores = processors(seen, batch.logits) if len(processors) else batch.logits
         if sampling.greedy:
             tokens = torch.argmax(scores, dim=-1)
         else:
@@ -328,9 +353,9 @@ def _decode_rows(model, batch: _Batch, prompts: Sequence[Sequence[int]], max_new
             batch.select(keep)
             kept = keep.tolist()
             alive = [alive[i] for i in kept]
-            tokens, running, history = tokens[keep], running[keep], history[keep]
+            tokens, running, seen = tokens[keep], running[keep], seen[keep]
         if sampling.repetition_penalty != 1.0:
-            history = torch.cat([history, tokens[:, None]], dim=1)
+            seen = torch.cat([seen, tokens[:, None]], dim=1)
         batch.mask = torch.cat([batch.mask, torch.ones((len(alive), 1), dtype=batch.mask.dtype, device=device)], 1)
         batch.logits, batch.cache = _forward(model, batch.cache, input_ids=tokens[:, None], attention_mask=batch.mask,
                                              position_ids=batch.positions[:, None])

@@ -20,9 +20,16 @@ _UNDERSTOOD = frozenset({
     "transformers_version", "_from_model_config", "return_dict_in_generate", "output_scores", "output_logits",
     "output_attentions", "output_hidden_states", "num_return_sequences",
 })
+# cache_implementation values that only change where generate() keeps the cache, not the tokens
+# (quantized and offloaded caches are memory choices the loop does not make: generate() keeps them).
+_SAME_TOKENS_CACHES = (None, "dynamic", "static")
+
+
 @dataclass(frozen=True)
 class Sampling:
-    """How the next token is chosen: greedy (``temperature == 0``) or sampled, through transformers' processors."""
+    """How the next token is chosen: greedy (``temperature == 0``, the default) or sampled, through
+    transformers' processors. ``top_k=0`` is off (``generate`` would fill an unset top_k with 50:
+    :func:`sampling_from_config` resolves that)."""
 
     temperature: float = 0.0
     top_k: int = 0
@@ -85,6 +92,8 @@ def sampling_from_config(config, model_config=None) -> Sampling | None:
             return None
     if resolved.get("num_return_sequences") not in (1, None) or resolved.get("use_cache") is False:
         return None
+    if resolved.get("cache_implementation") not in _SAME_TOKENS_CACHES:
+        return None
     penalty = float(resolved.get("repetition_penalty") or 1.0)
     if not resolved.get("do_sample"):
         return Sampling(repetition_penalty=penalty)
@@ -100,7 +109,7 @@ def _unset(value) -> bool:
     return value is None or value is False or (not isinstance(value, float) and value == 0) or value in ({}, [], ())
 
 
-def history(prompts: Sequence[Sequence[int]], sampling: Sampling, device):
+def tokens_so_far(prompts: Sequence[Sequence[int]], sampling: Sampling, device):
     """The tokens so far, for processors that read them (only the repetition penalty does).
 
     Each row is its own prompt, left-filled with its own first token: the penalty gathers and
@@ -112,5 +121,15 @@ def history(prompts: Sequence[Sequence[int]], sampling: Sampling, device):
     if sampling.repetition_penalty == 1.0:
         return torch.empty((len(prompts), 0), dtype=torch.long, device=device)
     width = max(len(p) for p in prompts)
-    history = torch.tensor([[p[0]] * (width - len(p)) + list(p) for p in prompts], dtype=torch.long)
-    return history.to(device)
+    rows = [[p[0]] * (width - len(p)) + list(p) for p in prompts]
+    return torch.tensor(rows, dtype=torch.long, device=device)
+
+
+def stop_ids_from_config(config, model_config=None) -> set[int]:
+    """The token ids ``generate`` stops on for this config: its ``eos_token_id``, else the model's."""
+    value = config.eos_token_id
+    if value is None and model_config is not None:
+        value = model_config.eos_token_id
+    if value is None:
+        return set()
+    return {int(value)} if isinstance(value, int) else {int(v) for v in value}

@@ -13,7 +13,8 @@ eval mode. GRPO generates in train mode (as TRL does), so with ``lora_dropout > 
 goes through the dropout, and this leaves the model as it is. Anything else it does not know
 to be a plain LoRA linear layer (DoRA and other variants, a bias on B, a quantized or
 transposed base weight, several active adapters mixed per row) also leaves the model as it is.
-The merged weights cost one copy of the adapted weights for the duration of the block.
+The merged weights cost one copy of the adapted weights for the duration of the block, in one
+buffer.
 """
 
 from __future__ import annotations
@@ -34,12 +35,25 @@ def merged_lora(model) -> Iterator[bool]:
     patched = []
     try:
         with torch.no_grad():
+            # One buffer for every merged weight: freed as one block on exit, so the memory goes back
+            # whole (to the allocator or the kernel) instead of as hundreds of pieces the next step
+            # cannot reuse for its larger tensors.
+            by_dtype: dict = {}
             for layer in layers:
                 weight = layer.base_layer.weight
-                for adapter in _active(layer):
-                    weight = weight + layer.get_delta_weight(adapter).to(weight.dtype)
-                layer.forward = _MergedForward(weight, layer.base_layer.bias)  # shadows the class's forward
-                patched.append(layer)
+                by_dtype.setdefault((weight.dtype, weight.device), []).append(layer)
+            for (dtype, device), group in by_dtype.items():
+                buffer = torch.empty(sum(layer.base_layer.weight.numel() for layer in group), dtype=dtype, device=device)
+                offset = 0
+                for layer in group:
+                    weight = layer.base_layer.weight
+                    merged = buffer[offset : offset + weight.numel()].view_as(weight)
+                    offset += weight.numel()
+                    merged.copy_(weight)
+                    for adapter in _active(layer):
+                        merged.add_(layer.get_delta_weight(adapter).to(dtype))
+                    layer.forward = _MergedForward(merged, layer.base_layer.bias)  # shadows the class's forward
+                    patched.append(layer)
         yield True
     finally:
         for layer in patched:
@@ -73,6 +87,8 @@ def _mergeable(layer) -> bool:
     from peft.tuners.lora.layer import Linear
 
     if type(layer) is not Linear or layer.merged or layer.disable_adapters or getattr(layer, "fan_in_fan_out", False):
+        return False
+    if "forward" in vars(layer):  # someone else's forward on the instance (an accelerate hook...): leave it be
         return False
     base = layer.base_layer
     if type(base) is not torch.nn.Linear or not base.weight.dtype.is_floating_point:

@@ -239,36 +239,38 @@ class EnhancedGRPOTrainer(GRPOTrainer):
 
         The same context as TRL's (``unwrap_model_for_generation``, no grad, the model's mode as it
         is: a LoRA's dropout stays on, as in TRL), the same generation config, completions cut
-        after the first EOS as TRL cuts them; vLLM, continuous batching, images and anything the
-        loop cannot reproduce (``sampling.sampling_from_config``) go to TRL.
+        after the first EOS as TRL cuts them; vLLM, continuous batching, images, stop tokens other
+        than TRL's EOS ids and anything else the loop cannot reproduce (``sampling.sampling_from_config``)
+        go to TRL.
         """
-        if self.generation.generation_loop != "r1" or self.use_vllm or self.use_transformers_continuous_batching \
-                or images or multimodal_fields:
-            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                                 has_tool_images)
-        from trl.models import unwrap_model_for_generation
+        if self.generation.generation_loop == "r1" and not (self.use_vllm or self.use_transformers_continuous_batching
+                                                            or images or multimodal_fields):
+            from trl.extras.profiling import profiling_context
+            from trl.models import unwrap_model_for_generation
 
-        from r1cli.evaluation.decoding import decode, supports
-        from r1cli.evaluation.sampling import sampling_from_config
+            from r1cli.evaluation.decoding import decode, supports
+            from r1cli.evaluation.sampling import sampling_from_config, stop_ids_from_config
 
-        with (
-            unwrap_model_for_generation(
-                self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation,
-                generation_kwargs=self.generation_kwargs,
-                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
-            ) as model,
-            torch.no_grad(),
-            self._dist.summon_full_params(self.model_wrapped, recurse=False),
-        ):
-            sampling = sampling_from_config(self.generation_config, model.generation_config) if supports(model) else None
-            if sampling is not None:
-                completion_ids = decode(model, prompt_ids, max_new_tokens=self.generation_config.max_new_tokens,
-                                        sampling=sampling, stop_ids=set(self.eos_token_ids),
-                                        pad_id=self._tokenizer.pad_token_id)
-        if sampling is None:
-            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                                 has_tool_images)
-        return completion_ids, None
+            with (
+                unwrap_model_for_generation(
+                    self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation,
+                    generation_kwargs=self.generation_kwargs,
+                    gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
+                ) as model,
+                torch.no_grad(),
+                self._dist.summon_full_params(self.model_wrapped, recurse=False),
+            ):
+                # Resolved as generate() resolves it, inside the context that applies generation_kwargs.
+                sampling = sampling_from_config(self.generation_config, model.generation_config) if supports(model) else None
+                stops = stop_ids_from_config(self.generation_config, model.generation_config)
+                # TRL cuts completions at its own EOS ids: a generation_kwargs eos_token_id that differs
+                # leaves padding in TRL's completions, which only TRL's path reproduces.
+                if sampling is not None and stops == set(self.eos_token_ids):
+                    with profiling_context(self, "transformers.generate"):
+                        completion_ids = decode(model, prompt_ids, max_new_tokens=self.generation_config.max_new_tokens,
+                                                sampling=sampling, stop_ids=stops, pad_id=self._tokenizer.pad_token_id)
+                    return completion_ids, None
+        return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
 
     # -- real-time evaluation -------------------------------------------------------------
 
