@@ -427,3 +427,26 @@ def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, 
     assert calls == []
     with pytest.raises(ConfigError, match="generation_loop must be one of r1, transformers"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, generation_loop="vllm")
+
+
+def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model_dir, tmp_path, monkeypatch):
+    # TRL alone projects every position (prompt and padding too) on a CPU; r1's trainer only the
+    # completion tokens the loss scores (r1cli/training/fused_head.py), with TRL's results
+    # (test_off_it_trains_exactly_like_trl).
+    import trl.trainer.utils as trl_utils
+
+    kernel = trl_utils._ChunkedLogProbFunction
+    rows: list[int] = []
+    real = kernel.apply
+    monkeypatch.setattr(kernel, "apply", lambda hidden, *args: rows.append(hidden.shape[0]) or real(hidden, *args))
+    trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, make_dataset(["spread", "flat"]), args=config(tmp_path, max_steps=1))
+    scored: list[int] = []
+    real_loss = trainer.compute_loss
+
+    def loss(model, inputs, *args, **kwargs):
+        scored.append(int(inputs["completion_mask"].sum()))
+        return real_loss(model, inputs, *args, **kwargs)
+
+    trainer.compute_loss = loss
+    trainer.train()
+    assert rows == scored and scored[0] > 0

@@ -86,6 +86,7 @@ from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
 from r1cli.training import batch_ops
 from r1cli.training.flags import RunFlags
+from r1cli.training.fused_head import compact_on_cpu
 from r1cli.training.phases import PhaseTimer
 from r1cli.training.realtime_eval import RealtimeEval, RealtimeEvalCallback, check_eval_dataset, run_realtime_eval
 from r1cli.training.reject_sampling import Layout, RejectStats, run_rounds
@@ -221,7 +222,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
-        with self.phases.phase("logprobs"):
+        # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too.
+        with self.phases.phase("logprobs"), compact_on_cpu():
             return super()._get_per_token_logps_and_entropies(*args, **kwargs)
 
     def _save_checkpoint(self, model, trial):

@@ -1,0 +1,97 @@
+"""compact_on_cpu: TRL's fused LM head scores only the labelled positions on a CPU, with the same results."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+import trl.trainer.utils as trl_utils  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
+
+from r1cli.training.fused_head import compact_on_cpu  # noqa: E402
+
+
+@pytest.fixture
+def head_model(tiny_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    trl_utils.add_fused_lm_head(model, temperature=0.7, outputs=("log_probs", "entropy"))
+    return model
+
+
+def batch():
+    """Two rows, left-padded prompts and right-padded completions, labels on completion tokens only (as TRL builds them)."""
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, 200, (2, 12), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0  # prompt padding
+    mask[1, -4:] = 0  # completion padding
+    completion = 6
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :-completion] = -100
+    return ids, mask, labels
+
+
+def kernel_rows(monkeypatch) -> list[int]:
+    """Rows (positions) each call to TRL's chunked log-prob kernel projects."""
+    rows: list[int] = []
+    kernel = trl_utils._ChunkedLogProbFunction
+    real = kernel.apply
+
+    def counted(hidden, *args):
+        rows.append(hidden.shape[0])
+        return real(hidden, *args)
+
+    monkeypatch.setattr(kernel, "apply", counted)
+    return rows
+
+
+def score(model, compact: bool):
+    ids, mask, labels = batch()
+    model.zero_grad()
+    with compact_on_cpu() if compact else contextlib.nullcontext():
+        out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
+    out.loss.backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return out.log_probs.detach(), out.entropy.detach(), out.loss.detach(), grads
+
+
+def test_only_the_labelled_positions_reach_the_projection(head_model, monkeypatch):
+    rows = kernel_rows(monkeypatch)
+    _, _, labels = batch()
+    score(head_model, compact=False)
+    score(head_model, compact=True)
+    scored = int((labels[:, 1:] != -100).sum())
+    assert rows == [labels[:, 1:].numel(), scored]  # TRL alone: every position; compacted: the scored ones
+    assert scored < labels[:, 1:].numel()
+
+
+def test_same_log_probs_entropy_loss_and_gradients(head_model):
+    full = score(head_model, compact=False)
+    compact = score(head_model, compact=True)
+    _, _, labels = batch()
+    scored = labels[:, 1:] != -100
+    for a, b in zip(full[:2], compact[:2]):
+        torch.testing.assert_close(a[scored], b[scored], rtol=1e-5, atol=1e-6)
+        assert not b[~scored].any()  # unscored positions are zeros, as TRL leaves them
+    torch.testing.assert_close(full[2], compact[2], rtol=1e-5, atol=1e-6)
+    assert full[3].keys() == compact[3].keys() and full[3]
+    for name in full[3]:
+        torch.testing.assert_close(full[3][name], compact[3][name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_the_switch_is_put_back_even_when_the_block_raises():
+    original = trl_utils._use_triton
+    with pytest.raises(RuntimeError):
+        with compact_on_cpu():
+            assert trl_utils._use_triton(torch.device("cpu")) is True
+            assert trl_utils._use_triton(torch.device("meta")) is original(torch.device("meta"))
+            raise RuntimeError("boom")
+    assert trl_utils._use_triton is original
+    # the kernel's own Triton-or-torch choice is not the patched name: it still says no Triton on a CPU
+    from trl.kernels import chunked_logprob
+
+    assert chunked_logprob._use_triton(torch.device("cpu")) is False
