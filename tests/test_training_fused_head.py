@@ -22,8 +22,9 @@ def head_model(tiny_model_dir):
     return model
 
 
-def batch():
-    """Two rows, left-padded prompts and right-padded completions, labels on completion tokens only (as TRL builds them)."""
+def batch(scored: bool = True):
+    """Two rows, left-padded prompts and right-padded completions, labels on completion tokens only (as TRL builds
+    them); ``scored=False``: no label at all (a micro-batch of empty completions)."""
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(3, 200, (2, 12), generator=generator)
     mask = torch.ones_like(ids)
@@ -32,6 +33,8 @@ def batch():
     completion = 6
     labels = ids.masked_fill(mask == 0, -100)
     labels[:, :-completion] = -100
+    if not scored:
+        labels[:] = -100
     return ids, mask, labels
 
 
@@ -49,14 +52,26 @@ def kernel_rows(monkeypatch) -> list[int]:
     return rows
 
 
-def score(model, compact: bool):
-    ids, mask, labels = batch()
+def score(model, compact: bool, *, scored: bool = True, with_entropy: bool = False):
+    """Log-probs, entropy, loss and parameter gradients of one fused-head forward (+ entropy in the backward)."""
+    ids, mask, labels = batch(scored)
     model.zero_grad()
     with compact_on_cpu() if compact else contextlib.nullcontext():
         out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
-    out.loss.backward()
+    objective = out.loss + (out.entropy.sum() if with_entropy else 0)
+    objective.backward()
     grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
     return out.log_probs.detach(), out.entropy.detach(), out.loss.detach(), grads
+
+
+def assert_same(full, compact, scored_positions):
+    for a, b in zip(full[:2], compact[:2]):
+        torch.testing.assert_close(a[scored_positions], b[scored_positions], rtol=1e-5, atol=1e-6)
+        assert not b[~scored_positions].any()  # unscored positions are zeros, as TRL leaves them
+    torch.testing.assert_close(full[2], compact[2], rtol=1e-5, atol=1e-6)
+    assert full[3].keys() == compact[3].keys()
+    for name in full[3]:
+        torch.testing.assert_close(full[3][name], compact[3][name], rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_only_the_labelled_positions_reach_the_projection(head_model, monkeypatch):
@@ -69,18 +84,42 @@ def test_only_the_labelled_positions_reach_the_projection(head_model, monkeypatc
     assert scored < labels[:, 1:].numel()
 
 
-def test_same_log_probs_entropy_loss_and_gradients(head_model):
-    full = score(head_model, compact=False)
-    compact = score(head_model, compact=True)
-    _, _, labels = batch()
-    scored = labels[:, 1:] != -100
-    for a, b in zip(full[:2], compact[:2]):
-        torch.testing.assert_close(a[scored], b[scored], rtol=1e-5, atol=1e-6)
-        assert not b[~scored].any()  # unscored positions are zeros, as TRL leaves them
-    torch.testing.assert_close(full[2], compact[2], rtol=1e-5, atol=1e-6)
-    assert full[3].keys() == compact[3].keys() and full[3]
-    for name in full[3]:
-        torch.testing.assert_close(full[3][name], compact[3][name], rtol=1e-4, atol=1e-6, msg=name)
+@pytest.mark.parametrize("with_entropy", [False, True], ids=["log-probs", "log-probs-and-entropy-gradient"])
+def test_same_log_probs_entropy_loss_and_gradients(head_model, with_entropy):
+    # with_entropy: TRL's entropy bonus back-propagates through the entropy too
+    full = score(head_model, compact=False, with_entropy=with_entropy)
+    compact = score(head_model, compact=True, with_entropy=with_entropy)
+    assert full[3]
+    assert_same(full, compact, batch()[2][:, 1:] != -100)
+
+
+def test_a_batch_with_nothing_to_score_gives_zeros_and_a_graph(head_model, monkeypatch):
+    rows = kernel_rows(monkeypatch)
+    full = score(head_model, compact=False, scored=False)
+    compact = score(head_model, compact=True, scored=False)
+    assert rows[1] == 0
+    assert_same(full, compact, batch(False)[2][:, 1:] != -100)
+
+
+def test_same_results_with_the_head_cast_to_fp32(tiny_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    trl_utils.add_fused_lm_head(model, temperature=1.0, cast_lm_head_to_fp32=True, outputs=("log_probs", "entropy"))
+    assert_same(score(model, compact=False), score(model, compact=True), batch()[2][:, 1:] != -100)
+
+
+def test_disabled_nested_and_overlapping_blocks():
+    original = trl_utils._use_triton
+    cpu = torch.device("cpu")
+    with compact_on_cpu(enabled=False):  # torch_compile: TRL's own choice stays
+        assert trl_utils._use_triton is original
+    with compact_on_cpu():
+        patched = trl_utils._use_triton
+        with compact_on_cpu():  # nested: the enclosing block's patch stays, and stays after the inner one
+            assert trl_utils._use_triton is patched
+        assert trl_utils._use_triton is patched and patched(cpu)
+    assert trl_utils._use_triton is original
+    with compact_on_cpu():
+        assert trl_utils._use_triton is patched  # one function for every block: a stable identity
 
 
 def test_the_switch_is_put_back_even_when_the_block_raises():

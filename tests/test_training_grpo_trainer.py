@@ -432,7 +432,8 @@ def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, 
 def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model_dir, tmp_path, monkeypatch):
     # TRL alone projects every position (prompt and padding too) on a CPU; r1's trainer only the
     # completion tokens the loss scores (r1cli/training/fused_head.py), with TRL's results
-    # (test_off_it_trains_exactly_like_trl).
+    # (test_off_it_trains_exactly_like_trl). With beta 0 and one iteration (the config's), the
+    # loss is the only caller of the head: no reference or old log-probs.
     import trl.trainer.utils as trl_utils
 
     kernel = trl_utils._ChunkedLogProbFunction

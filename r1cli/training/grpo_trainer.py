@@ -223,7 +223,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
         # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too.
-        with self.phases.phase("logprobs"), compact_on_cpu():
+        with self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile):
             return super()._get_per_token_logps_and_entropies(*args, **kwargs)
 
     def _save_checkpoint(self, model, trial):
