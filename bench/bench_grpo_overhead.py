@@ -10,6 +10,7 @@ first, peak memory is the process's maximum resident set size.
 3. r1 grpo, reject sampling off, generation_loop: transformers (TRL's model.generate: what the loop is worth)
 4. r1 grpo, reject sampling resample
 5. r1 grpo, reject sampling refill
+6. r1 grpo, reject sampling off, loss_layout: padded (TRL's rows for the loss: what sharing prompts is worth)
 For 4 and 5 it also reports the share of zero-spread groups before and after resampling.
 ``--quickstart`` uses the quickstart's settings instead (LoRA r16 on every projection, lr 2e-4,
 64 new tokens, the `add` task and its three rewards, ``lora_dropout`` 0 as in its template or
@@ -145,7 +146,7 @@ def main() -> None:
     parser.add_argument("--only", help="configurations to run, e.g. 1,2,3 (1, the reference, always runs)")
     args = parser.parse_args()
     template = QUICKSTART if args.quickstart else RECIPE
-    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 6)))
+    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 7)))
     bindir = Path(sys.executable).parent
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,7 +156,8 @@ def main() -> None:
         configs = [("plain TRL GRPOTrainer", None), ("r1 grpo, reject sampling off", ""),
                    ("r1 grpo, off, loop transformers", "generation_loop: transformers\n"),
                    ("r1 grpo, resample", "use_reject_sampling: true\nreject_sampling_mode: resample\n"),
-                   ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n")]
+                   ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n"),
+                   ("r1 grpo, off, loss padded", "loss_layout: padded\n")]
         for index, (name, extra) in enumerate(configs):
             if index + 1 not in only:
                 continue

@@ -82,17 +82,46 @@ def real_rows(ids, mask) -> list[list[int]]:
     return [[t for t, m in zip(row, row_mask) if m] for row, row_mask in zip(ids.tolist(), mask.tolist())]
 
 
-def test_off_it_trains_exactly_like_trl(tiny_model_dir, tmp_path):
+PARITY_KEYS = ("loss", "grad_norm", "reward", "frac_reward_zero_std", "entropy")
+
+
+def trl_and_r1_logs(tiny_model_dir, tmp_path, **options) -> tuple[list[dict], list[dict]]:
+    """The logged train steps of plain TRL and of r1's trainer (with ``options``) on the same data and seed."""
     dataset = make_dataset(["spread", "flat"] * 4)
     runs = []
-    for cls, name in ((GRPOTrainer, "trl"), (EnhancedGRPOTrainer, "r1")):
-        trainer = cls(str(tiny_model_dir), reward_funcs=[by_prompt], args=config(tmp_path / name), train_dataset=dataset)
+    for cls, name, kwargs in ((GRPOTrainer, "trl", {}), (EnhancedGRPOTrainer, "r1", options)):
+        trainer = cls(str(tiny_model_dir), reward_funcs=[by_prompt], args=config(tmp_path / name), train_dataset=dataset,
+                      **kwargs)
         trainer.train()
         runs.append([entry for entry in trainer.state.log_history if "loss" in entry])
-    keys = ("loss", "grad_norm", "reward", "frac_reward_zero_std", "entropy")
     assert len(runs[0]) == len(runs[1]) == 2
-    assert [[e[k] for k in keys] for e in runs[0]] == [[e[k] for k in keys] for e in runs[1]]
-    assert not any(k.startswith("reject_sampling/") for k in runs[1][0])
+    return runs[0], runs[1]
+
+
+def test_off_it_trains_exactly_like_trl(tiny_model_dir, tmp_path):
+    # TRL's padded rows for the loss: bit for bit TRL (the default packs, equal up to float rounding, below).
+    trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path, loss_layout="padded")
+    assert [[e[k] for k in PARITY_KEYS] for e in trl] == [[e[k] for k in PARITY_KEYS] for e in r1]
+    assert not any(k.startswith("reject_sampling/") for k in r1[0])
+
+
+def test_shared_prompt_rows_train_like_trl_up_to_float_rounding(tiny_model_dir, tmp_path, monkeypatch):
+    # The default loss layout: each prompt once for its group's completions (training/shared_prompts.py).
+    from r1cli.training import shared_prompts
+
+    widths: list[tuple[int, int]] = []
+    real_plan = shared_prompts.plan
+
+    def spy(input_ids, *args, **kwargs):
+        packed = real_plan(input_ids, *args, **kwargs)
+        widths.append((input_ids.numel(), packed.input_ids.numel() if packed is not None else -1))
+        return packed
+
+    monkeypatch.setattr(shared_prompts, "plan", spy)
+    trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path)
+    assert widths and all(0 < packed < padded for padded, packed in widths)  # packed, and fewer positions
+    for a, b in zip(trl, r1):
+        assert [a[k] for k in PARITY_KEYS] == pytest.approx([b[k] for k in PARITY_KEYS], rel=1e-5, abs=1e-6)
 
 
 def test_resample_splices_the_new_completions_into_the_batch(tiny_model_dir, tmp_path):
@@ -427,6 +456,8 @@ def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, 
     assert calls == []
     with pytest.raises(ConfigError, match="generation_loop must be one of r1, transformers"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, generation_loop="vllm")
+    with pytest.raises(ConfigError, match="loss_layout must be one of shared_prompts, padded"):
+        trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, loss_layout="packed")
 
 
 def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model_dir, tmp_path, monkeypatch):

@@ -29,6 +29,9 @@ REJECT_SAMPLING_FALLBACKS = ("keep", "mask")
 # How completions are generated (GRPO training, real-time eval, r1 eval): r1's decoding loop
 # (r1cli/evaluation/decoding.py), where it can reproduce generate(), or transformers' generate().
 GENERATION_LOOPS = ("r1", "transformers")
+# How GRPO's loss runs the backbone: the completions that share a prompt in one packed row, the
+# prompt computed once (r1cli/training/shared_prompts.py), where that applies; or TRL's padded rows.
+LOSS_LAYOUTS = ("shared_prompts", "padded")
 
 
 def setting(default: Any, *, min: float | None = None, max: float | None = None, min_exclusive: bool = False,
@@ -126,6 +129,13 @@ class GenerationSettings(_Settings):
 
     # r1: r1's decoding loop wherever it reproduces generate() (r1cli/evaluation/decoding.py); transformers: generate().
     generation_loop: str = setting(GENERATION_LOOPS[0], choices=GENERATION_LOOPS)
+
+
+@dataclass(frozen=True)
+class LossSettings(_Settings):
+    """How GRPO's loss (and its reference/old log-probs) runs the model over prompt + completion."""
+
+    loss_layout: str = setting(LOSS_LAYOUTS[0], choices=LOSS_LAYOUTS)
 
 
 def setting_spec(settings: type, name: str) -> dict[str, Any]:

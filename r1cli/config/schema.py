@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
-from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings, setting_spec
+from r1cli.config.features import GenerationSettings, LossSettings, RealtimeEvalSettings, RejectSamplingSettings, setting_spec
 from r1cli.rewards.calculator import DEFAULT_REWARDS
 from r1cli.rewards.calling import DEFAULT_REWARD_TIMEOUT
 
@@ -97,6 +97,10 @@ class R1Config:
     generation_loop: str = feature_key(GenerationSettings, "generation_loop", group="model",
         help="GRPO, real-time eval, dry-run: r1 generates with its own decoding loop (repeated prompts and shared "
              "prefixes prefilled once, finished rows dropped; same tokens as generate()); transformers: model.generate.")
+    loss_layout: str = feature_key(LossSettings, "loss_layout", group="model",
+        help="GRPO's loss: shared_prompts runs each prompt once for its group's completions (one packed row, a "
+             "block attention mask; TRL's results up to float rounding) where the model and batch allow and it "
+             "is estimated cheaper; padded: TRL's rows, one per completion.")
     # -- data --------------------------------------------------------------
     dataset_name: str | None = key(None, group="data", example="openai/gsm8k",
         help="Training data: hub id, local .jsonl/.json/.parquet/.csv file, or a directory of them.")

@@ -29,7 +29,7 @@ import re
 from contextlib import contextmanager
 
 from r1cli.config import Finding, Recipe
-from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings
+from r1cli.config.features import GenerationSettings, LossSettings, RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError, R1Error, first_line
 from r1cli.hardware import has_gpu
 
@@ -374,9 +374,10 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
 
     reject, realtime = (parts.reject_sampling, parts.realtime_eval) if parts.reject_sampling else feature_settings(recipe)
     generation = GenerationSettings.from_values(recipe.values)
+    loss = LossSettings.from_values(recipe.values)
     return EnhancedGRPOTrainer(reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
                                run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(),
-                               **generation.as_kwargs(), **common)
+                               **generation.as_kwargs(), **loss.as_kwargs(), **common)
 
 
 def _phase(name: str) -> None:

@@ -81,10 +81,10 @@ import torch
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
-from r1cli.config.features import GenerationSettings, RealtimeEvalSettings, RejectSamplingSettings
+from r1cli.config.features import GenerationSettings, LossSettings, RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
-from r1cli.training import batch_ops
+from r1cli.training import batch_ops, shared_prompts
 from r1cli.training.flags import RunFlags
 from r1cli.training.fused_head import compact_on_cpu
 from r1cli.training.phases import PhaseTimer
@@ -131,6 +131,7 @@ class PhaseTimingCallback(TrainerCallback):
 _REJECT = RejectSamplingSettings()  # the defaults of the keyword arguments below, owned by the settings objects
 _EVAL = RealtimeEvalSettings()
 _GENERATION = GenerationSettings()
+_LOSS = LossSettings()
 
 
 class EnhancedGRPOTrainer(GRPOTrainer):
@@ -163,6 +164,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         reject_sampling_threshold: float | None = _REJECT.reject_sampling_threshold,
         reject_sampling_fallback: str = _REJECT.reject_sampling_fallback,
         generation_loop: str = _GENERATION.generation_loop,
+        loss_layout: str = _LOSS.loss_layout,
         run_flags: RunFlags | None = None,
         **kwargs: Any,
     ):
@@ -178,6 +180,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         )
         check_eval_dataset(eval_settings, eval_dataset)
         self.generation = GenerationSettings(generation_loop=generation_loop)
+        self.loss_settings = LossSettings(loss_layout=loss_layout)
         super().__init__(
             model=model,
             reward_funcs=reward_funcs,
@@ -188,6 +191,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             **kwargs,
         )
         self.last_reject_stats: RejectStats | None = None
+        self._packing_support: dict[int, bool] = {}  # id(model) -> shared_prompts.supports(model)
         self._last_rewards_per_func: torch.Tensor | None = None
         self._refill_order: list[int] = []
         self._refill_cursor = 0
@@ -221,10 +225,31 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         with self.phases.phase("backward", absorb=True):  # the loss's log-probs are its forward pass
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
-    def _get_per_token_logps_and_entropies(self, *args, **kwargs):
-        # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too.
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
+                                           compute_entropy=False, compute_aux_loss=False, **multimodal):
+        # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too;
+        # the rows that share a prompt packed into one where that applies (training/shared_prompts.py).
         with self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile):
-            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            if self._packs_shared_prompts(model, compute_aux_loss, multimodal):
+                packed = shared_prompts.logps_and_entropies(
+                    model, self.accelerator.unwrap_model(model), input_ids, attention_mask, logits_to_keep,
+                    batch_size=batch_size, compute_entropy=compute_entropy, autocast=self.accelerator.autocast)
+                if packed is not None:
+                    return (*packed, None)
+            return super()._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
+                **multimodal)
+
+    def _packs_shared_prompts(self, model, compute_aux_loss: bool, multimodal: dict) -> bool:
+        """Whether this call may take packed rows: the setting, text only, no aux loss, nothing compiled, a model
+        that supports them (asked once per model object)."""
+        if (self.loss_settings.loss_layout != "shared_prompts" or compute_aux_loss or self.args.torch_compile
+                or any(value is not None for value in multimodal.values())):
+            return False
+        unwrapped = self.accelerator.unwrap_model(model)
+        if id(unwrapped) not in self._packing_support:
+            self._packing_support[id(unwrapped)] = shared_prompts.supports(unwrapped)
+        return self._packing_support[id(unwrapped)]
 
     def _save_checkpoint(self, model, trial):
         with self.phases.phase("save", absorb=True):
