@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from r1cli.evaluation.decoding import _reserved, decode, supports
+from r1cli.evaluation.decoding import _reserved, decode, draw, supports
 from r1cli.evaluation.sampling import Sampling
 
 torch = pytest.importorskip("torch")
@@ -90,6 +90,25 @@ def test_sampling_draws_from_generates_distribution(model, tokenizer):
     total_variation = sum(abs(theirs[k] - ours[k]) for k in set(theirs) | set(ours)) / (2 * n)
     assert total_variation < 0.06, (theirs.most_common(8), ours.most_common(8))
     assert set(ours) <= set(theirs) | {k for k in ours if ours[k] <= 3}  # nothing generate cannot produce
+
+
+def test_draw_picks_each_token_with_its_probability_and_never_an_impossible_one(monkeypatch):
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.25, 0.125, 0.125, 0.0])
+    n = 40_000
+    torch.manual_seed(0)
+    counts = torch.bincount(draw(probs.repeat(n, 1)), minlength=len(probs)).double()
+    sigma = (n * probs * (1 - probs)).sqrt()
+    assert ((counts - n * probs).abs() <= 4 * sigma + 1e-9).all(), counts  # zero-probability entries: exactly 0
+    # Unnormalised rows are read as their proportions; a certain token is always drawn.
+    assert draw(torch.tensor([[0.0, 3.0, 0.0, 1.0]] * 1000)).bincount(minlength=4)[[0, 2]].sum() == 0
+    assert draw(torch.tensor([[0.0, 0.0, 1.0, 0.0]] * 50)).eq(2).all()
+    # The ends of the uniform draw land on the first and the last possible entries, not on impossible ones.
+    edges = torch.tensor([[0.0], [1.0 - 2.0**-53]], dtype=torch.float64)
+    monkeypatch.setattr(torch, "rand", lambda *args, **kwargs: edges)
+    assert draw(torch.tensor([[0.0, 0.2, 0.3, 0.5, 0.0]] * 2)).tolist() == [1, 3]
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match="inf, nan"):
+        draw(torch.tensor([[0.5, float("nan")]]))
 
 
 def test_a_model_with_a_sliding_window_cache_is_left_to_generate(tmp_path):
