@@ -85,13 +85,14 @@ def real_rows(ids, mask) -> list[list[int]]:
 PARITY_KEYS = ("loss", "grad_norm", "reward", "frac_reward_zero_std", "entropy")
 
 
-def trl_and_r1_logs(tiny_model_dir, tmp_path, **options) -> tuple[list[dict], list[dict]]:
-    """The logged train steps of plain TRL and of r1's trainer (with ``options``) on the same data and seed."""
+def trl_and_r1_logs(tiny_model_dir, tmp_path, args: dict | None = None, **options) -> tuple[list[dict], list[dict]]:
+    """The logged train steps of plain TRL and of r1's trainer (with ``options``) on the same data and seed;
+    ``args``: GRPOConfig overrides for both."""
     dataset = make_dataset(["spread", "flat"] * 4)
     runs = []
     for cls, name, kwargs in ((GRPOTrainer, "trl", {}), (EnhancedGRPOTrainer, "r1", options)):
-        trainer = cls(str(tiny_model_dir), reward_funcs=[by_prompt], args=config(tmp_path / name), train_dataset=dataset,
-                      **kwargs)
+        trainer = cls(str(tiny_model_dir), reward_funcs=[by_prompt], args=config(tmp_path / name, **(args or {})),
+                      train_dataset=dataset, **kwargs)
         trainer.train()
         runs.append([entry for entry in trainer.state.log_history if "loss" in entry])
     assert len(runs[0]) == len(runs[1]) == 2
@@ -107,8 +108,11 @@ def test_off_it_trains_exactly_like_trl(tiny_model_dir, tmp_path):
     assert not any(k.startswith("reject_sampling/") for k in r1[0])
 
 
-def test_shared_prompt_rows_train_like_trl_up_to_float_rounding(tiny_model_dir, tmp_path, monkeypatch):
-    # The default loss layout: each prompt once for its group's completions (training/shared_prompts.py).
+@pytest.mark.parametrize("args", [{}, {"beta": 0.1, "num_iterations": 2, "steps_per_generation": 2}],
+                         ids=["loss-only", "reference-and-old-log-probs"])
+def test_shared_prompt_rows_train_like_trl_up_to_float_rounding(tiny_model_dir, tmp_path, monkeypatch, args):
+    # The default loss layout: each prompt once for its group's completions (training/shared_prompts.py), for
+    # the loss and, with beta and several iterations, the reference and old log-probs (by generation batch).
     from r1cli.training import shared_prompts
 
     widths: list[tuple[int, int]] = []
@@ -120,10 +124,12 @@ def test_shared_prompt_rows_train_like_trl_up_to_float_rounding(tiny_model_dir, 
         return packed
 
     monkeypatch.setattr(shared_prompts, "plan", spy)
-    trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path, generation_loop="transformers")  # the same completions
+    trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path, args, generation_loop="transformers")  # same completions
     assert widths and all(0 < packed < padded for padded, packed in widths)  # packed, and fewer positions
     for a, b in zip(trl, r1):
-        assert [a[k] for k in PARITY_KEYS] == pytest.approx([b[k] for k in PARITY_KEYS], rel=1e-5, abs=1e-6)
+        keys = [k for k in (*PARITY_KEYS, "kl") if k in a]  # generation metrics log on generating steps only
+        assert keys and keys == [k for k in (*PARITY_KEYS, "kl") if k in b]
+        assert [a[k] for k in keys] == pytest.approx([b[k] for k in keys], rel=1e-5, abs=1e-6)
 
 
 def test_resample_splices_the_new_completions_into_the_batch(tiny_model_dir, tmp_path):

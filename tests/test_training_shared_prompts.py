@@ -86,8 +86,10 @@ def test_every_scored_position_sees_exactly_its_trl_context_over_random_batches(
         back = packed.unpack(packed.shift_labels.float())
         expected = ids[:, -completion_columns:].float() * mask[:, -completion_columns:]
         assert torch.equal(back, expected)
-        # Every query attends to something (an empty mask row is NaN in the backward).
+        # Every query attends to something (an empty mask row is NaN in the backward), and the largest position
+        # is TRL's (rotary variants that scale with the sequence read it).
         assert packed.allowed.any(-1).all()
+        assert packed.position_ids.max() == ids.shape[1] - 1
     assert packed_batches > 150
 
 
@@ -105,8 +107,8 @@ def test_layouts_it_cannot_reproduce_keep_trl_rows(case):
         mask[1, :3] = 0
     else:  # a sliding window narrower than the rows: the block mask would widen it
         window = ids.shape[1] - 1
-        assert plan(ids, mask, 4, PROJECTIONS, max_width=ids.shape[1]) is not None
-    assert plan(ids, mask, 4, PROJECTIONS, max_width=window) is None
+        assert plan(ids, mask, 4, PROJECTIONS, window=ids.shape[1]) is not None
+    assert plan(ids, mask, 4, PROJECTIONS, window=window) is None
 
 
 def test_the_row_layout_is_chosen_by_cost_and_long_rows_are_not_packed():
@@ -131,6 +133,29 @@ def test_the_row_layout_is_chosen_by_cost_and_long_rows_are_not_packed():
     distinct = [(list(range(i, i + 10)), list(range(50, 70))) for i in range(5, 45, 10)]
     ids, mask = trl_batch(distinct, 20)
     assert plan(ids, mask, 20, cheap_attention) is None
+
+
+def test_under_eager_attention_no_layout_has_more_query_key_pairs_than_trls_rows():
+    rows = [(list(range(5, 65)), list(range(200, 230))) for _ in range(8)]
+    ids, mask = trl_batch(rows, 30)
+    trl_pairs = 8 * ids.shape[1] ** 2
+    cheap_attention = Cost(per_position=1000.0, per_pair=1.0)
+    packed = plan(ids, mask, 30, cheap_attention)
+    assert packed.input_ids.shape[0] == 1 and packed.input_ids.shape[1] ** 2 > trl_pairs  # cheapest: more pairs
+    packed = plan(ids, mask, 30, cheap_attention, pairs_bound=True)
+    rows_used, width = packed.input_ids.shape
+    assert rows_used > 1 and rows_used * width**2 <= trl_pairs
+
+
+def test_the_sliding_window_is_the_one_a_layer_uses():
+    from transformers import MistralConfig, Qwen2Config, Qwen2MoeConfig
+
+    from r1cli.training.shared_prompts import sliding_window
+
+    assert sliding_window(Qwen2Config()) is None  # use_sliding_window: false
+    assert sliding_window(Qwen2MoeConfig()) is None  # sliding_window: 0
+    assert sliding_window(MistralConfig(sliding_window=64)) == 64
+    assert sliding_window(Qwen2Config(use_sliding_window=True, sliding_window=32, max_window_layers=0)) == 32
 
 
 def test_the_cost_estimate_counts_a_layers_projection_weights(tiny_model_dir):
@@ -194,6 +219,31 @@ def test_packed_rows_give_trls_log_probs_entropies_and_gradients(tiny_model_dir,
         assert (a - b).abs().max() <= 1e-5 * a.abs().max(), name
 
 
+@pytest.mark.parametrize("rope", [
+    {"rope_type": "dynamic", "factor": 4.0, "rope_theta": 10000.0},
+    {"rope_type": "longrope", "rope_theta": 10000.0, "short_factor": [1.0] * 4, "long_factor": [8.0] * 4,
+     "original_max_position_embeddings": 16},
+], ids=["dynamic-ntk", "longrope"])
+def test_rotary_variants_that_scale_with_the_length_see_trls_length(rope):
+    # Both choose their frequencies from the batch's largest position id: TRL's rows are 21 wide, past the
+    # model's 16, while every real row is shorter; the packed rows must pick the same frequencies.
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=320, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=16,
+                         rope_parameters=rope, attn_implementation="sdpa", initializer_range=0.5)
+    model = LlamaForCausalLM(config)
+    trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy"))
+    rows = [([5, 6, 7], list(range(10, 22))), ([5, 6, 7], [30, 31]), ([8] * 9, [40, 41, 42]), ([8] * 9, [43])]
+    ids, mask = trl_batch(rows, 12)
+    assert ids.shape[1] > 16 and max(len(p) + len(c) for p, c in rows) <= 16
+    trl = scores(model, ids, mask, 12, packed=False, params=lambda: [])
+    ours = scores(model, ids, mask, 12, packed=True, params=lambda: [])
+    scored = mask[:, -12:].bool()
+    torch.testing.assert_close(trl[0][scored], ours[0][scored], rtol=1e-5, atol=1e-5)
+
+
 def test_models_that_cannot_take_a_block_mask_are_not_packed(tiny_model_dir):
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -211,3 +261,9 @@ def test_models_that_cannot_take_a_block_mask_are_not_packed(tiny_model_dir):
     typed = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
     typed.config.layer_types = ["full_attention", "linear_attention"]
     assert not supports(typed)
+    # A prompt-learning adapter: PEFT puts its virtual tokens and its own 2D mask in front of every row.
+    from peft import PromptTuningConfig, get_peft_model
+
+    tuned = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)),
+                           PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3))
+    assert not supports(tuned)

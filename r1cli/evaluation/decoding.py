@@ -39,6 +39,7 @@ import inspect
 from typing import Any, Sequence
 
 from r1cli.evaluation.sampling import Sampling, tokens_so_far
+from r1cli.models.loading import is_prompt_learning
 from r1cli.models.lora_merge import merged_lora
 
 # Rows are dropped from the decode batch once this share of it has stopped (dropping copies the cache).
@@ -55,8 +56,7 @@ def supports(model) -> bool:
     config = getattr(model, "config", None)
     if config is None or getattr(config, "is_encoder_decoder", False):
         return False
-    peft_config = getattr(model, "active_peft_config", None)
-    if peft_config is not None and getattr(peft_config, "is_prompt_learning", False):
+    if is_prompt_learning(model):
         return False
     try:
         from transformers import DynamicCache

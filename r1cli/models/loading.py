@@ -455,3 +455,10 @@ def apply_lora(model, lora_config):
         return get_peft_model(model, lora_config)
     except ValueError as exc:
         raise ModelError(f"cannot apply LoRA: {first_line(exc)}", hint="check lora target_modules against the model's layer names") from exc
+
+
+def is_prompt_learning(model) -> bool:
+    """Whether ``model`` runs a PEFT prompt-learning adapter (prompt/prefix/p-tuning): virtual tokens PEFT lays
+    out itself in front of every row, with its own 2D attention mask and position ids."""
+    peft_config = getattr(model, "active_peft_config", None)
+    return peft_config is not None and bool(getattr(peft_config, "is_prompt_learning", False))

@@ -12,7 +12,10 @@ Here the rows that share a prompt become one *packed* row::
       the prompt     slot of completion 1        slot of completion 2
 
 with a block attention mask (a slot sees the prompt and itself, causally; the prompt sees only
-itself) and each slot's position ids continuing the prompt's. Each slot starts with a copy of the
+itself) and each slot's position ids continuing the prompt's. The padding (at least one column)
+carries TRL's largest position id, the rows' padded width less one: rotary variants that choose
+their frequencies from the largest position in the batch (dynamic NTK, LongRoPE) choose as in
+TRL's rows. Each slot starts with a copy of the
 prompt's last token, whose hidden state predicts the completion's first token, so position and label
 pair up one to one and TRL's fused LM head scores the slots through ``shift_labels`` unchanged
 (temperature, logit scaling, ``cast_lm_head_to_fp32`` and the CPU compaction of
@@ -28,19 +31,25 @@ When it applies (:func:`supports`, :func:`plan`; anything else takes TRL's padde
   layers: state would flow from one slot into the next) under ``sdpa`` or ``eager`` attention (they
   take a custom 4D mask), with rotary position embeddings (relative: TRL's left-padded rows run at
   shifted absolute positions, and only relative encodings make the two layouts agree), text only,
-  no MoE load-balancing loss, no sliding window narrower than the sequence;
+  no PEFT prompt-learning adapter (PEFT lays out its virtual tokens with its own 2D mask), no MoE
+  load-balancing loss, no sliding window narrower than TRL's rows (the block mask replaces the
+  window's mask);
 * every row's mask is a left-padded prompt followed by a contiguous completion (TRL's layout);
 * the packed layout is estimated to cost less: attention over a packed row is quadratic in its
   width, so long completions can cost more packed than padded. :func:`plan` chooses how many slots
   share a row (1 to the group's size) by an estimate of the backbone's FLOPs from the model's config
   (projections per position, attention per query-key pair, padding included) and packs only where
-  the best choice is estimated below :data:`WORTH_PACKING` of the padded batch's cost.
+  the best choice is estimated below :data:`WORTH_PACKING` of the padded batch's cost. Under
+  ``eager`` attention, which materialises a score for every query-key pair, no layout with more
+  pairs than TRL's rows is considered (``sdpa`` computes them in tiles).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
+
+from r1cli.models.loading import is_prompt_learning
 
 if TYPE_CHECKING:
     import torch
@@ -84,7 +93,7 @@ def supports(model) -> bool:
     config = getattr(model, "config", None)
     if config is None or config.get_text_config() is not config:  # vision-language: M-RoPE, image tokens
         return False
-    if getattr(config, "_attn_implementation", None) not in _MASKED_ATTENTION:
+    if getattr(config, "_attn_implementation", None) not in _MASKED_ATTENTION or is_prompt_learning(model):
         return False
     if not set(getattr(config, "layer_types", None) or ()) <= set(_ATTENTION_LAYERS):
         return False
@@ -97,6 +106,18 @@ def supports(model) -> bool:
     return bool(layers) and all(
         hasattr(layer, "self_attn") and not any(hasattr(layer, part) for part in _SEQUENCE_MIXERS) for layer in layers
     )
+
+
+def sliding_window(config) -> int | None:
+    """The window of the model's sliding-window layers; None when no layer slides (a window set but unused:
+    Qwen2's ``use_sliding_window: false``, Qwen2-MoE's ``sliding_window: 0``)."""
+    window = getattr(config, "sliding_window", None)
+    if not window:
+        return None
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types is not None:
+        return window if "sliding_attention" in layer_types else None
+    return window if getattr(config, "use_sliding_window", True) else None
 
 
 def _decoder_layers(model) -> list:
@@ -147,12 +168,13 @@ class _Row:
 
 
 def plan(input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int, cost: Cost,
-         max_width: int | None = None) -> Packed | None:
+         window: int | None = None, pairs_bound: bool = False) -> Packed | None:
     """The packed layout of a micro-batch, or None where TRL's padded rows are to be kept.
 
     ``input_ids``/``attention_mask``: TRL's ``(batch, prompt + completion)`` tensors, the last
-    ``logits_to_keep`` columns the completion's; ``max_width``: a sliding window no packed position
-    may reach past (the rows' true length is checked against it too).
+    ``logits_to_keep`` columns the completion's; ``window``: the model's sliding window (TRL's rows
+    must fit in it: the block mask does not apply one); ``pairs_bound``: consider only layouts with
+    no more query-key pairs than TRL's rows (attention that materialises its scores).
     """
     import torch
 
@@ -160,7 +182,7 @@ def plan(input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: 
     if rows is None:
         return None
     width = input_ids.shape[1]
-    if max_width is not None and width > max_width:
+    if window is not None and width > window:
         return None
     groups: dict[tuple[int, ...], list[_Row]] = {}
     for row in rows:
@@ -169,14 +191,15 @@ def plan(input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: 
     best: tuple[float, list[list[_Row]]] | None = None
     for per_row in range(1, max(len(g) for g in groups.values()) + 1):
         packs = [g[i:i + per_row] for g in groups.values() for i in range(0, len(g), per_row)]
-        packed_width = max(_width(pack) for pack in packs)
+        packed_width = _layout_width(packs)
+        if pairs_bound and len(packs) * packed_width**2 > len(rows) * width**2:
+            continue
         estimate = cost.of(len(packs), packed_width)
         if best is None or estimate < best[0]:
             best = (estimate, packs)
-    assert best is not None
-    if best[0] >= WORTH_PACKING * padded:
+    if best is None or best[0] >= WORTH_PACKING * padded:
         return None
-    return _build(best[1], len(rows), logits_to_keep, input_ids.device, torch)
+    return _build(best[1], len(rows), logits_to_keep, width - 1, input_ids.device, torch)
 
 
 def _rows(input_ids, attention_mask, logits_to_keep: int) -> list[_Row] | None:
@@ -203,13 +226,18 @@ def _rows(input_ids, attention_mask, logits_to_keep: int) -> list[_Row] | None:
     ]
 
 
-def _width(pack: list[_Row]) -> int:
-    """A packed row's length: the prompt less its last token, then one slot (that token + the completion) each."""
+def _content(pack: list[_Row]) -> int:
+    """A packed row's tokens: the prompt less its last token, then one slot (that token + the completion) each."""
     return len(pack[0].prompt) - 1 + sum(max(1, len(row.completion)) for row in pack)
 
 
-def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, device, torch) -> Packed:
-    width = max(_width(pack) for pack in packs)
+def _layout_width(packs: list[list[_Row]]) -> int:
+    """The packed rows' width: the longest row's tokens and a column of padding (see the module doc)."""
+    return max(_content(pack) for pack in packs) + 1
+
+
+def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, pad_position: int, device, torch) -> Packed:
+    width = _layout_width(packs)
     ids, positions, segments, labels = [], [], [], []
     source, target = [], []
     for r, pack in enumerate(packs):
@@ -228,7 +256,7 @@ def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, device, tor
             target += range(row.index * logits_to_keep, row.index * logits_to_keep + len(row.completion))
         pad = width - len(row_ids)
         ids.append(row_ids + [prompt[-1]] * pad)
-        positions.append(row_pos + [0] * pad)
+        positions.append(row_pos + [pad_position] * pad)
         segments.append(row_seg + [-1] * pad)
         labels.append(row_labels + [-100] * pad)
     seg = torch.tensor(segments, device=device)
@@ -257,12 +285,11 @@ def logps_and_entropies(model, unwrapped, input_ids, attention_mask, logits_to_k
 
     config = unwrapped.config
     cost = cost_of(config)
-    window = getattr(config, "sliding_window", None)
     batch_size = batch_size or input_ids.size(0)
     plans = []
     for start in range(0, input_ids.size(0), batch_size):
         chunk = plan(input_ids[start:start + batch_size], attention_mask[start:start + batch_size], logits_to_keep,
-                     cost, max_width=window)
+                     cost, window=sliding_window(config), pairs_bound=config._attn_implementation == "eager")
         if chunk is None:
             return None
         plans.append(chunk)
