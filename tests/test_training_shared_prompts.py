@@ -15,7 +15,7 @@ from transformers import AutoModelForCausalLM  # noqa: E402
 
 from r1cli.training import shared_prompts  # noqa: E402
 from r1cli.training.fused_head import compact_on_cpu  # noqa: E402
-from r1cli.training.shared_prompts import Cost, cost_of, plan, supports  # noqa: E402
+from r1cli.training.shared_prompts import Cost, cost_of, plan, supports, unsupported  # noqa: E402
 
 # Projections only (no attention term): packing pays wherever it saves positions.
 PROJECTIONS = Cost(per_position=1.0, per_pair=0.0)
@@ -244,26 +244,26 @@ def test_rotary_variants_that_scale_with_the_length_see_trls_length(rope):
     torch.testing.assert_close(trl[0][scored], ours[0][scored], rtol=1e-5, atol=1e-5)
 
 
-def test_models_that_cannot_take_a_block_mask_are_not_packed(tiny_model_dir):
+def test_models_that_cannot_take_a_block_mask_are_not_packed_and_say_why(tiny_model_dir):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    assert supports(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)))
+    assert unsupported(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))) is None
     # Learned absolute positions: TRL's left-padded rows run at shifted positions the packed rows cannot repeat.
-    assert not supports(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)))
+    assert "rotary" in unsupported(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)))
     # Attention kernels that take no custom 4D mask.
     flash = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
     flash.config._attn_implementation = "flash_attention_2"
-    assert not supports(flash)
+    assert "flash_attention_2" in unsupported(flash)
     # A layer that carries state along the sequence outside attention: it would run from one slot into the next.
     hybrid = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
     hybrid.model.layers[1].linear_attn = torch.nn.Identity()
-    assert not supports(hybrid)
+    assert "outside attention" in unsupported(hybrid)
     typed = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
     typed.config.layer_types = ["full_attention", "linear_attention"]
-    assert not supports(typed)
+    assert "linear_attention" in unsupported(typed)
     # A prompt-learning adapter: PEFT puts its virtual tokens and its own 2D mask in front of every row.
     from peft import PromptTuningConfig, get_peft_model
 
     tuned = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)),
                            PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3))
-    assert not supports(tuned)
+    assert "prompt-learning" in unsupported(tuned)

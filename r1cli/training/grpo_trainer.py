@@ -73,6 +73,7 @@ carries ``time/<phase>`` and ``time/step``, seconds per step (averaged over the
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 from collections import defaultdict
 from typing import Any
@@ -248,7 +249,11 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             return False
         unwrapped = self.accelerator.unwrap_model(model)
         if id(unwrapped) not in self._packing_support:
-            self._packing_support[id(unwrapped)] = shared_prompts.supports(unwrapped)
+            reason = shared_prompts.unsupported(unwrapped)
+            if reason is not None:
+                logging.getLogger("r1cli").info("loss_layout shared_prompts: TRL's padded rows for this model: %s",
+                                                reason)
+            self._packing_support[id(unwrapped)] = reason is None
         return self._packing_support[id(unwrapped)]
 
     def _save_checkpoint(self, model, trial):

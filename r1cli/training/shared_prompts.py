@@ -88,24 +88,34 @@ def cost_of(config) -> Cost:
     return Cost(per_position=2.0 * params, per_pair=4.0 * heads * head_dim)
 
 
-def supports(model) -> bool:
-    """Whether ``model`` (unwrapped: a PreTrainedModel or a PEFT model around one) can take packed rows."""
+def unsupported(model) -> str | None:
+    """Why ``model`` (unwrapped: a PreTrainedModel or a PEFT model around one) cannot take packed rows; None if it can."""
     config = getattr(model, "config", None)
-    if config is None or config.get_text_config() is not config:  # vision-language: M-RoPE, image tokens
-        return False
-    if getattr(config, "_attn_implementation", None) not in _MASKED_ATTENTION or is_prompt_learning(model):
-        return False
+    if config is None or config.get_text_config() is not config:
+        return "not a text-only model"  # vision-language: M-RoPE, image tokens
+    attention = getattr(config, "_attn_implementation", None)
+    if attention not in _MASKED_ATTENTION:
+        return f"attention {attention!r} takes no custom 4D mask (sdpa and eager do)"
+    if is_prompt_learning(model):
+        return "a PEFT prompt-learning adapter lays out its own virtual tokens"
     if not set(getattr(config, "layer_types", None) or ()) <= set(_ATTENTION_LAYERS):
-        return False
-    if getattr(config, "output_router_logits", False) or getattr(config, "attention_chunk_size", None):
-        return False
-    names = [type(m).__name__ for m in model.modules()]
-    if not any(name.endswith("RotaryEmbedding") for name in names):
-        return False
+        return f"layers other than attention ({sorted(set(config.layer_types) - set(_ATTENTION_LAYERS))})"
+    if getattr(config, "output_router_logits", False):
+        return "a MoE load-balancing loss reads the 2D attention mask"
+    if getattr(config, "attention_chunk_size", None):
+        return "chunked attention"
+    if not any(type(m).__name__.endswith("RotaryEmbedding") for m in model.modules()):
+        return "no rotary position embeddings (absolute positions would differ from TRL's left-padded rows)"
     layers = _decoder_layers(model)
-    return bool(layers) and all(
+    if not layers or not all(
         hasattr(layer, "self_attn") and not any(hasattr(layer, part) for part in _SEQUENCE_MIXERS) for layer in layers
-    )
+    ):
+        return "a layer that mixes tokens outside attention"
+    return None
+
+
+def supports(model) -> bool:
+    return unsupported(model) is None
 
 
 def sliding_window(config) -> int | None:
