@@ -126,6 +126,8 @@ def test_shared_prompt_rows_train_like_trl_up_to_float_rounding(tiny_model_dir, 
     monkeypatch.setattr(shared_prompts, "plan", spy)
     trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path, args, generation_loop="transformers")  # same completions
     assert widths and all(0 < packed < padded for padded, packed in widths)  # packed, and fewer positions
+    # One call a step for the loss; with beta and two iterations also the reference and old log-probs.
+    assert len(widths) == 2 if not args else len(widths) > 2
     for a, b in zip(trl, r1):
         keys = [k for k in (*PARITY_KEYS, "kl") if k in a]  # generation metrics log on generating steps only
         assert keys and keys == [k for k in (*PARITY_KEYS, "kl") if k in b]
@@ -436,24 +438,32 @@ def _decode_calls(monkeypatch) -> list[int]:
 
 def test_r1_generation_loop_trains_like_trls_generate_on_the_same_completions(tiny_model_dir, tmp_path, monkeypatch):
     # top_k=1 makes sampling deterministic, so both loops must produce the same completions: then every
-    # statistic and the loss must be the same too (with top_k=1 a group's completions are identical, so the
-    # gradient is float noise around zero: hence the absolute tolerance).
+    # statistic must be the same too. (A group's completions are then identical and its advantages cancel:
+    # loss and gradient are float noise around zero, so they are not compared.)
     dataset = make_dataset(["spread", "flat"] * 4)
     calls = _decode_calls(monkeypatch)
-    runs = {}
+    runs, generated = {}, {}
     for loop in ("r1", "transformers"):
+        generated[loop] = []
+
+        def recording(prompts, completions, completion_ids, _seen=generated[loop], **kwargs):
+            _seen.append([list(ids) for ids in completion_ids])
+            return by_prompt(prompts, completions)
+
+        recording.__name__ = "by_prompt"
         # SGD: Adam would turn the float-noise gradient into full-size steps that differ between the runs.
         args = config(tmp_path / loop, top_k=1, max_completion_length=10, optim="sgd")
-        trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, args=args, generation_loop=loop)
+        trainer = trainer_for(tiny_model_dir, tmp_path, recording, dataset, args=args, generation_loop=loop)
         trainer.train()
         runs[loop] = [entry for entry in trainer.state.log_history if "loss" in entry]
         if loop == "r1":
             assert calls == [PROMPTS * G] * 2  # both steps generated through the loop, a whole batch at once
             del calls[:]
     assert calls == []  # generation_loop: transformers never enters it
-    keys = ("loss", "grad_norm", "reward", "completions/mean_length", "completions/clipped_ratio", "entropy")
-    # Equal up to float rounding: the loop consumes the random stream differently (one draw per row and
-    # step), so TRL's shuffle of the batch after generation orders the rows differently.
+    assert len(generated["r1"]) == 2 and generated["r1"] == generated["transformers"]
+    keys = ("reward", "completions/mean_length", "completions/clipped_ratio", "entropy")
+    # Up to float rounding: the loop consumes the random stream differently (one draw per row and step), so
+    # TRL's shuffle of the batch after generation orders the rows differently.
     for ours, theirs in zip(runs["r1"], runs["transformers"], strict=True):
         assert [ours[k] for k in keys] == pytest.approx([theirs[k] for k in keys], rel=1e-5, abs=1e-6)
 
@@ -471,6 +481,20 @@ def test_settings_the_loop_does_not_reproduce_generate_with_trl(tiny_model_dir, 
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, generation_loop="vllm")
     with pytest.raises(ConfigError, match="loss_layout must be one of shared_prompts, padded"):
         trainer_for(tiny_model_dir, tmp_path, by_prompt, dataset, loss_layout="packed")
+
+
+def test_a_loss_that_cannot_share_prompts_says_why_once(tiny_model_dir, tmp_path, caplog):
+    from transformers import AutoModelForCausalLM
+
+    trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, make_dataset(["spread"]))
+    assert trainer._packs_shared_prompts(trainer.model, False, {})
+    flash = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    flash.config._attn_implementation = "flash_attention_2"
+    with caplog.at_level("INFO", logger="r1cli"):
+        assert not any(trainer._packs_shared_prompts(flash, False, {}) for _ in range(3))
+        assert not trainer._packs_shared_prompts(trainer.model, True, {})  # TRL computes a MoE aux loss
+    said = [r.getMessage() for r in caplog.records if "loss_layout" in r.getMessage()]
+    assert len(said) == 2 and "flash_attention_2" in said[0] and "load-balancing" in said[1]
 
 
 def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model_dir, tmp_path, monkeypatch):

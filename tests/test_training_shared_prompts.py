@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 
 import pytest
@@ -60,7 +61,7 @@ def packed_context(packed, flat: int) -> list[tuple[int, int]]:
     return sorted((packed.input_ids[r, k].item(), packed.position_ids[r, k].item()) for k in keys)
 
 
-def test_every_scored_position_sees_exactly_its_trl_context_over_random_batches():
+def test_every_scored_position_sees_exactly_its_trl_context_over_random_batches(monkeypatch):
     rng = random.Random(0)
     packed_batches = 0
     for _ in range(200):
@@ -69,8 +70,11 @@ def test_every_scored_position_sees_exactly_its_trl_context_over_random_batches(
         ids, mask = trl_batch(rows, completion_columns)
         packed = plan(ids, mask, completion_columns, PROJECTIONS)
         if packed is None:
-            # Kept only where nothing would be saved: no prompt shared and no padding to drop.
-            assert len({tuple(p) for p, _ in rows}) == len(rows)
+            # Kept only where the best packed layout would not save enough: here (projections only) positions.
+            with monkeypatch.context() as patched:
+                patched.setattr(shared_prompts, "WORTH_PACKING", math.inf)
+                best = plan(ids, mask, completion_columns, PROJECTIONS)
+            assert best.input_ids.numel() >= shared_prompts.WORTH_PACKING * ids.numel()
             continue
         packed_batches += 1
         assert packed.input_ids.numel() < ids.numel()
@@ -242,6 +246,15 @@ def test_rotary_variants_that_scale_with_the_length_see_trls_length(rope):
     ours = scores(model, ids, mask, 12, packed=True, params=lambda: [])
     scored = mask[:, -12:].bool()
     torch.testing.assert_close(trl[0][scored], ours[0][scored], rtol=1e-5, atol=1e-5)
+
+
+def test_a_batch_of_empty_completions_scores_nothing_and_still_backpropagates(tiny_model_dir):
+    # mask_truncated_completions can leave a micro-batch with no scored token: zeros, and a gradient of zeros.
+    model = fused(tiny_model_dir, "sdpa")
+    ids, mask = trl_batch([([7, 8, 9], []), ([7, 8, 9], []), ([7, 8, 9, 10], [])], 4)
+    logps, entropy = scores(model, ids, mask, 4, packed=True, params=lambda: [])[:2]
+    assert logps.shape == (3, 4) and not logps.any() and not entropy.any()
+    assert plan(ids, mask, 0, PROJECTIONS) is None  # TRL reads logits_to_keep 0 as the whole row
 
 
 def test_models_that_cannot_take_a_block_mask_are_not_packed_and_say_why(tiny_model_dir):

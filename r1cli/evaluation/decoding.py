@@ -328,17 +328,18 @@ def draw(probs):
     ``torch.multinomial`` draws one exponential per vocabulary entry (its CPU kernel divides the
     probabilities by them and takes the largest): 786,432 draws a step for 16 rows of SmolLM2's
     49,152 tokens, about 1 s of a 10 s quickstart generation. Here a row costs one draw and a
-    cumulative sum, in float64 so that sums over a large vocabulary keep each entry's share. The
-    draw stays strictly below the row's total, so the entry found has a positive probability.
+    cumulative sum, in float64 where the device has it (MPS has not) so that sums over a large
+    vocabulary keep each entry's share. The draw is below the row's total (a number below 1 times a
+    positive total rounds below it), so the entry found has a positive probability.
     """
     import torch
 
-    cdf = probs.to(torch.float64).cumsum(-1)
+    dtype = torch.float32 if probs.device.type == "mps" else torch.float64
+    cdf = probs.to(dtype).cumsum(-1)
     total = cdf[:, -1:]
-    if not bool(torch.isfinite(total).all()) or bool((total <= 0).any()):
-        raise RuntimeError("probability tensor contains either inf, nan or element < 0, or a row sums to 0")
-    u = torch.rand(total.shape, dtype=torch.float64, device=probs.device) * total
-    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))
+    if bool((~torch.isfinite(total) | (total <= 0)).any()):
+        raise RuntimeError("probabilities must be finite (no inf or nan) and each row must sum above 0")
+    u = torch.rand(total.shape, dtype=dtype, device=probs.device) * total
     return torch.searchsorted(cdf, u, right=True).squeeze(1)
 
 

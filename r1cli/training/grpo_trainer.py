@@ -192,7 +192,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             **kwargs,
         )
         self.last_reject_stats: RejectStats | None = None
-        self._packing_support: dict[int, bool] = {}  # id(model) -> shared_prompts.supports(model)
+        self._packing_refusals: dict[int, str | None] = {}  # id(unwrapped model) -> why it takes no packed rows
+        self._packing_refusals_logged: set[str] = set()
         self._last_rewards_per_func: torch.Tensor | None = None
         self._refill_order: list[int] = []
         self._refill_cursor = 0
@@ -242,19 +243,25 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                 **multimodal)
 
     def _packs_shared_prompts(self, model, compute_aux_loss: bool, multimodal: dict) -> bool:
-        """Whether this call may take packed rows: the setting, text only, no aux loss, nothing compiled, a model
-        that supports them (asked once per model object)."""
-        if (self.loss_settings.loss_layout != "shared_prompts" or compute_aux_loss or self.args.torch_compile
-                or any(value is not None for value in multimodal.values())):
+        """Whether this call may take packed rows; each distinct reason it may not goes to the log once. (A
+        batch whose layout does not pack, or would not be cheaper, takes TRL's rows without a word.)"""
+        if self.loss_settings.loss_layout != "shared_prompts":
             return False
-        unwrapped = self.accelerator.unwrap_model(model)
-        if id(unwrapped) not in self._packing_support:
-            reason = shared_prompts.unsupported(unwrapped)
-            if reason is not None:
-                logging.getLogger("r1cli").info("loss_layout shared_prompts: TRL's padded rows for this model: %s",
-                                                reason)
-            self._packing_support[id(unwrapped)] = reason is None
-        return self._packing_support[id(unwrapped)]
+        if self.args.torch_compile:
+            reason = "torch_compile (a layout that changes with every batch would recompile)"
+        elif compute_aux_loss:
+            reason = "a MoE load-balancing loss reads the 2D attention mask"
+        elif any(value is not None for value in multimodal.values()):
+            reason = "image inputs"
+        else:
+            unwrapped = self.accelerator.unwrap_model(model)
+            if id(unwrapped) not in self._packing_refusals:
+                self._packing_refusals[id(unwrapped)] = shared_prompts.unsupported(unwrapped)
+            reason = self._packing_refusals[id(unwrapped)]
+        if reason is not None and reason not in self._packing_refusals_logged:
+            self._packing_refusals_logged.add(reason)
+            logging.getLogger("r1cli").info("loss_layout shared_prompts: TRL's padded rows: %s", reason)
+        return reason is None
 
     def _save_checkpoint(self, model, trial):
         with self.phases.phase("save", absorb=True):

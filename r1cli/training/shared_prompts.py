@@ -58,8 +58,10 @@ if TYPE_CHECKING:
 # the estimate leaves out the mask's own cost and its kernels, so a marginal gain is not taken.
 WORTH_PACKING = 0.9
 
-# Attention that honours a custom 4D mask; flash/flex kernels take other masks and keep TRL's rows.
-_MASKED_ATTENTION = ("sdpa", "eager")
+# Attention that honours a custom 4D mask, and the mask it takes: sdpa a boolean one (computed in tiles),
+# eager an additive one (added to a materialised score for every query-key pair). Flash/flex kernels
+# take other masks and keep TRL's rows.
+_MASK_KIND = {"sdpa": "boolean", "eager": "additive"}
 _ATTENTION_LAYERS = ("full_attention", "sliding_attention")
 # Layer parts that carry state along the sequence outside attention (hybrid architectures).
 _SEQUENCE_MIXERS = ("mamba", "linear_attn", "mixer", "conv", "ssm", "short_conv")
@@ -94,7 +96,7 @@ def unsupported(model) -> str | None:
     if config is None or config.get_text_config() is not config:
         return "not a text-only model"  # vision-language: M-RoPE, image tokens
     attention = getattr(config, "_attn_implementation", None)
-    if attention not in _MASKED_ATTENTION:
+    if attention not in _MASK_KIND:
         return f"attention {attention!r} takes no custom 4D mask (sdpa and eager do)"
     if is_prompt_learning(model):
         return "a PEFT prompt-learning adapter lays out its own virtual tokens"
@@ -107,7 +109,9 @@ def unsupported(model) -> str | None:
     if not any(type(m).__name__.endswith("RotaryEmbedding") for m in model.modules()):
         return "no rotary position embeddings (absolute positions would differ from TRL's left-padded rows)"
     layers = _decoder_layers(model)
-    if not layers or not all(
+    if not layers:
+        return "no decoder layers found (get_decoder().layers)"
+    if not all(
         hasattr(layer, "self_attn") and not any(hasattr(layer, part) for part in _SEQUENCE_MIXERS) for layer in layers
     ):
         return "a layer that mixes tokens outside attention"
@@ -131,11 +135,12 @@ def sliding_window(config) -> int | None:
 
 
 def _decoder_layers(model) -> list:
-    """The largest ``ModuleList`` of the model: its decoder layers."""
-    import torch
-
-    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
-    return list(max(lists, key=len)) if lists else []
+    """The model's decoder layers (``get_decoder().layers``; a PEFT model forwards to its base model)."""
+    try:
+        layers = getattr(model.get_decoder(), "layers", None)
+    except (AttributeError, NotImplementedError, TypeError):
+        return []
+    return list(layers) if layers is not None else []
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,8 @@ def plan(input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: 
     """
     import torch
 
+    if logits_to_keep < 1:  # TRL's slices read 0 as "the whole row"
+        return None
     rows = _rows(input_ids, attention_mask, logits_to_keep)
     if rows is None:
         return None
@@ -246,7 +253,8 @@ def _layout_width(packs: list[list[_Row]]) -> int:
     return max(_content(pack) for pack in packs) + 1
 
 
-def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, pad_position: int, device, torch) -> Packed:
+def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, trl_last_position: int, device,
+           torch) -> Packed:
     width = _layout_width(packs)
     ids, positions, segments, labels = [], [], [], []
     source, target = [], []
@@ -266,7 +274,7 @@ def _build(packs: list[list[_Row]], batch: int, logits_to_keep: int, pad_positio
             target += range(row.index * logits_to_keep, row.index * logits_to_keep + len(row.completion))
         pad = width - len(row_ids)
         ids.append(row_ids + [prompt[-1]] * pad)
-        positions.append(row_pos + [pad_position] * pad)
+        positions.append(row_pos + [trl_last_position] * pad)
         segments.append(row_seg + [-1] * pad)
         labels.append(row_labels + [-100] * pad)
     seg = torch.tensor(segments, device=device)
@@ -299,11 +307,12 @@ def logps_and_entropies(model, unwrapped, input_ids, attention_mask, logits_to_k
     plans = []
     for start in range(0, input_ids.size(0), batch_size):
         chunk = plan(input_ids[start:start + batch_size], attention_mask[start:start + batch_size], logits_to_keep,
-                     cost, window=sliding_window(config), pairs_bound=config._attn_implementation == "eager")
+                     cost, window=sliding_window(config),
+                     pairs_bound=_MASK_KIND[config._attn_implementation] == "additive")
         if chunk is None:
             return None
         plans.append(chunk)
-    mask_dtype = torch.bool if config._attn_implementation == "sdpa" else unwrapped.dtype
+    mask_dtype = torch.bool if _MASK_KIND[config._attn_implementation] == "boolean" else unwrapped.dtype
     logps, entropies = [], []
     for packed in plans:
         with autocast():
