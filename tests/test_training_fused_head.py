@@ -1,4 +1,5 @@
-"""compact_on_cpu: TRL's fused LM head scores only the labelled positions on a CPU, with the same results."""
+"""TRL's fused LM head on a CPU: compact_on_cpu scores only the labelled positions, narrow_tiles_on_cpu works in
+narrower vocabulary tiles; both with TRL's results (up to float rounding)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ pytest.importorskip("trl")
 import trl.trainer.utils as trl_utils  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
-from r1cli.training.fused_head import compact_on_cpu  # noqa: E402
+from r1cli.training import fused_head  # noqa: E402
+from r1cli.training.fused_head import compact_on_cpu, narrow_tiles_on_cpu  # noqa: E402
 
 
 @pytest.fixture
@@ -52,11 +54,12 @@ def kernel_rows(monkeypatch) -> list[int]:
     return rows
 
 
-def score(model, compact: bool, *, scored: bool = True, with_entropy: bool = False):
+def score(model, compact: bool, *, scored: bool = True, with_entropy: bool = False, narrow: bool = False):
     """Log-probs, entropy, loss and parameter gradients of one fused-head forward (+ entropy in the backward)."""
     ids, mask, labels = batch(scored)
     model.zero_grad()
-    with compact_on_cpu() if compact else contextlib.nullcontext():
+    with (compact_on_cpu() if compact else contextlib.nullcontext(),
+          narrow_tiles_on_cpu(ids.device) if narrow else contextlib.nullcontext()):
         out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
     objective = out.loss + (out.entropy.sum() if with_entropy else 0)
     objective.backward()
@@ -64,14 +67,17 @@ def score(model, compact: bool, *, scored: bool = True, with_entropy: bool = Fal
     return out.log_probs.detach(), out.entropy.detach(), out.loss.detach(), grads
 
 
-def assert_same(full, compact, scored_positions):
+def assert_same(full, compact, scored_positions, *, regrouped_sums: bool = False):
+    """Equal up to float rounding. ``regrouped_sums``: the gradients' sums over the vocabulary are grouped
+    differently, so their rounding is relative to each gradient's largest entry, not to every entry."""
     for a, b in zip(full[:2], compact[:2]):
         torch.testing.assert_close(a[scored_positions], b[scored_positions], rtol=1e-5, atol=1e-6)
         assert not b[~scored_positions].any()  # unscored positions are zeros, as TRL leaves them
     torch.testing.assert_close(full[2], compact[2], rtol=1e-5, atol=1e-6)
     assert full[3].keys() == compact[3].keys()
-    for name in full[3]:
-        torch.testing.assert_close(full[3][name], compact[3][name], rtol=1e-4, atol=1e-6, msg=name)
+    for name, grad in full[3].items():
+        atol = 1e-5 * float(grad.abs().max()) if regrouped_sums else 1e-6
+        torch.testing.assert_close(grad, compact[3][name], rtol=1e-4, atol=max(atol, 1e-6), msg=name)
 
 
 def test_only_the_labelled_positions_reach_the_projection(head_model, monkeypatch):
@@ -134,3 +140,56 @@ def test_the_switch_is_put_back_even_when_the_block_raises():
     from trl.kernels import chunked_logprob
 
     assert chunked_logprob._use_triton(torch.device("cpu")) is False
+
+
+def tile_widths(monkeypatch) -> dict[str, list[int]]:
+    """Vocabulary columns of every tile TRL's torch kernel folds, forward and backward."""
+    from trl.kernels import chunked_logprob
+
+    widths: dict[str, list[int]] = {"forward": [], "backward": []}
+    for name, phase in (("_forward_tile", "forward"), ("_backward_tile", "backward")):
+        real = getattr(chunked_logprob, name)
+
+        def spy(tile, *args, _real=real, _phase=phase, **kwargs):
+            widths[_phase].append(tile.shape[1])
+            return _real(tile, *args, **kwargs)
+
+        monkeypatch.setattr(chunked_logprob, name, spy)
+    return widths
+
+
+@pytest.mark.parametrize("with_entropy", [False, True], ids=["log-probs", "log-probs-and-entropy-gradient"])
+def test_narrow_tiles_give_trls_results_and_the_backward_keeps_the_width(head_model, monkeypatch, with_entropy):
+    # The tiny model's 400-token vocabulary fits one TRL tile: narrow to 64 columns so the fold really splits.
+    monkeypatch.setattr(fused_head, "CPU_TILE_COLUMNS", 64)
+    widths = tile_widths(monkeypatch)
+    wide = score(head_model, compact=True, with_entropy=with_entropy)
+    vocabulary = head_model.get_output_embeddings().weight.shape[0]
+    assert widths["forward"] == [vocabulary] and widths["backward"] == [vocabulary]
+    widths["forward"].clear(), widths["backward"].clear()
+    narrow = score(head_model, compact=True, with_entropy=with_entropy, narrow=True)
+    expected = [64] * (vocabulary // 64) + ([vocabulary % 64] if vocabulary % 64 else [])
+    assert widths["forward"] == expected
+    assert widths["backward"] == expected  # outside the block: the width travels with the autograd graph
+    assert_same(wide, narrow, batch()[2][:, 1:] != -100, regrouped_sums=True)
+    assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE > 64  # put back
+
+
+def test_narrow_tiles_only_on_a_cpu_and_only_narrower(monkeypatch):
+    original = trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE
+    assert original > fused_head.CPU_TILE_COLUMNS  # TRL's width: what this block exists for
+    with narrow_tiles_on_cpu(torch.device("meta")):  # any other device: TRL's width
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == original
+    with narrow_tiles_on_cpu(torch.device("cpu")):
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == fused_head.CPU_TILE_COLUMNS
+        with narrow_tiles_on_cpu(torch.device("cpu")):  # nested: no-op, and the outer block's width stays
+            pass
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == fused_head.CPU_TILE_COLUMNS
+    assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == original
+    with pytest.raises(RuntimeError):
+        with narrow_tiles_on_cpu(torch.device("cpu")):
+            raise RuntimeError("boom")
+    assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == original
+    monkeypatch.setattr(trl_utils, "_CHUNKED_LOGPROB_CHUNK_SIZE", 1024)  # already narrower: left as it is
+    with narrow_tiles_on_cpu(torch.device("cpu")):
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == 1024

@@ -501,13 +501,21 @@ def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model
     # TRL alone projects every position (prompt and padding too) on a CPU; r1's trainer only the
     # completion tokens the loss scores (r1cli/training/fused_head.py), with TRL's results
     # (test_off_it_trains_exactly_like_trl). With beta 0 and one iteration (the config's), the
-    # loss is the only caller of the head: no reference or old log-probs.
+    # loss is the only caller of the head: no reference or old log-probs. It works in narrower tiles on a CPU.
     import trl.trainer.utils as trl_utils
+
+    from r1cli.training.fused_head import CPU_TILE_COLUMNS
 
     kernel = trl_utils._ChunkedLogProbFunction
     rows: list[int] = []
+    widths: list[int] = []
     real = kernel.apply
-    monkeypatch.setattr(kernel, "apply", lambda hidden, *args: rows.append(hidden.shape[0]) or real(hidden, *args))
+
+    def counted(hidden, weight, bias, targets, temperature, chunk_size, *args):
+        rows.append(hidden.shape[0]), widths.append(chunk_size)
+        return real(hidden, weight, bias, targets, temperature, chunk_size, *args)
+
+    monkeypatch.setattr(kernel, "apply", counted)
     trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, make_dataset(["spread", "flat"]), args=config(tmp_path, max_steps=1))
     scored: list[int] = []
     real_loss = trainer.compute_loss
@@ -519,3 +527,4 @@ def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model
     trainer.compute_loss = loss
     trainer.train()
     assert rows == scored and scored[0] > 0
+    assert widths == [CPU_TILE_COLUMNS] * len(rows) and trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE > CPU_TILE_COLUMNS

@@ -1,4 +1,4 @@
-"""Score only the completion tokens in TRL's fused LM head on a CPU too.
+"""TRL's fused LM head on a CPU: only the completion tokens scored, in narrower tiles.
 
 GRPO's loss needs the log-probability of each completion token. TRL computes it
 with a fused LM head (``trl.trainer.utils.add_fused_lm_head``): the model's
@@ -26,6 +26,19 @@ untouched. Where TRL no longer asks that question, nothing changes. Under
 ``torch_compile`` the caller passes ``enabled=False``: there a CPU does compile, and a
 data-dependent number of rows is what TRL avoids. Nested blocks are no-ops; blocks
 on two threads at once could end compaction early for the other (speed, not results).
+
+:func:`narrow_tiles_on_cpu` bounds the tiles themselves. TRL's head projects up to 4,096
+positions against 32,768 vocabulary columns per tile (``_CHUNKED_LOGPROB_CHUNK_SIZE``), sized for
+a GPU kernel that folds a tile in registers; on a CPU the torch fold makes several
+tile-sized temporaries, forward and again in the backward's recompute. Measured on the 2-core
+CPU machine (SmolLM2's 49,152 x 576 head, forward and backward with entropy, one process,
+``bench``-style medians): 1,024 positions peaked 1,186 MiB above the start with 32,768 columns
+and 150 MiB with 4,096, in 1.54 vs 1.46 s; 4,096 positions 4,745 vs 601 MiB, in 7.3 vs 7.5 s.
+So on a CPU the head works in ``CPU_TILE_COLUMNS`` columns: the same arithmetic per column,
+folded over more tiles (equal to TRL's up to float rounding: the running log-sum-exp and the
+gradient's sums are accumulated in a different grouping; a vocabulary no wider than one tile
+is untouched). The width is read by TRL's head when it is called and kept by its backward, so
+the block need only cover the forward.
 """
 
 from __future__ import annotations
@@ -54,6 +67,30 @@ def compact_on_cpu(enabled: bool = True) -> Iterator[None]:
     finally:
         if trl_utils._use_triton is compact:
             trl_utils._use_triton = asks
+
+
+# Vocabulary columns per tile of TRL's fused head on a CPU (above: 8x less memory, the same speed).
+CPU_TILE_COLUMNS = 4096
+
+
+@contextlib.contextmanager
+def narrow_tiles_on_cpu(device) -> Iterator[None]:
+    """Within the block, TRL's fused LM head works in ``CPU_TILE_COLUMNS``-wide tiles when ``device`` is a CPU."""
+    try:
+        import trl.trainer.utils as trl_utils
+    except ImportError:
+        yield
+        return
+    width = getattr(trl_utils, "_CHUNKED_LOGPROB_CHUNK_SIZE", None)
+    if device.type != "cpu" or not isinstance(width, int) or width <= CPU_TILE_COLUMNS:
+        yield  # a GPU, TRL no longer reads the width there, or an enclosing block already narrowed it
+        return
+    trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = CPU_TILE_COLUMNS
+    try:
+        yield
+    finally:
+        if trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == CPU_TILE_COLUMNS:
+            trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = width
 
 
 @functools.cache

@@ -87,7 +87,7 @@ from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
 from r1cli.training import batch_ops, shared_prompts
 from r1cli.training.flags import RunFlags
-from r1cli.training.fused_head import compact_on_cpu
+from r1cli.training.fused_head import compact_on_cpu, narrow_tiles_on_cpu
 from r1cli.training.phases import PhaseTimer
 from r1cli.training.realtime_eval import RealtimeEval, RealtimeEvalCallback, check_eval_dataset, run_realtime_eval
 from r1cli.training.reject_sampling import Layout, RejectStats, run_rounds
@@ -229,9 +229,11 @@ class EnhancedGRPOTrainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
                                            compute_entropy=False, compute_aux_loss=False, **multimodal):
-        # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too;
-        # the rows that share a prompt packed into one where that applies (training/shared_prompts.py).
-        with self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile):
+        # TRL's fused LM head, told to project only the scored (completion) positions on a CPU too, in
+        # narrower tiles there (training/fused_head.py); the rows that share a prompt packed into one where
+        # that applies (training/shared_prompts.py).
+        with (self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile),
+              narrow_tiles_on_cpu(input_ids.device)):
             if self._packs_shared_prompts(model, compute_aux_loss, multimodal):
                 packed = shared_prompts.logps_and_entropies(
                     model, self.accelerator.unwrap_model(model), input_ids, attention_mask, logits_to_keep,
