@@ -11,6 +11,8 @@ first, peak memory is the process's maximum resident set size.
 4. r1 grpo, reject sampling resample
 5. r1 grpo, reject sampling refill
 6. r1 grpo, reject sampling off, loss_layout: padded (TRL's rows for the loss: what sharing prompts is worth)
+7. r1 grpo, reject sampling off, activation_checkpointing: true (every layer recomputed, as TRL's default: what
+   keeping the activations that fit is worth; r1 decides only where the recipe leaves the key unset)
 For 4 and 5 it also reports the share of zero-spread groups before and after resampling.
 ``--quickstart`` uses the quickstart's settings instead (LoRA r16 on every projection, lr 2e-4,
 64 new tokens, the `add` task and its three rewards, ``lora_dropout`` 0 as in its template or
@@ -146,7 +148,7 @@ def main() -> None:
     parser.add_argument("--only", help="configurations to run, e.g. 1,2,3 (1, the reference, always runs)")
     args = parser.parse_args()
     template = QUICKSTART if args.quickstart else RECIPE
-    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 7)))
+    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 8)))
     bindir = Path(sys.executable).parent
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +159,8 @@ def main() -> None:
                    ("r1 grpo, off, loop transformers", "generation_loop: transformers\n"),
                    ("r1 grpo, resample", "use_reject_sampling: true\nreject_sampling_mode: resample\n"),
                    ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n"),
-                   ("r1 grpo, off, loss padded", "loss_layout: padded\n")]
+                   ("r1 grpo, off, loss padded", "loss_layout: padded\n"),
+                   ("r1 grpo, off, act. ckpt. on", "activation_checkpointing: true\n")]
         for index, (name, extra) in enumerate(configs):
             if index + 1 not in only:
                 continue

@@ -110,3 +110,16 @@ def test_a_bad_setting_fails_before_the_model_loads(tmp_path, tiny_model_dir, mo
     monkeypatch.setattr(build, "build_model", lambda recipe: pytest.fail("the model was loaded"))
     with pytest.raises(ConfigError, match="eval_steps must be a whole number"):
         build.build_parts(recipe)
+
+
+@pytest.mark.parametrize("extra, left_to_r1, checkpointing", [
+    ("", True, True),  # TRL's default stands, and r1 may skip it where activations fit
+    ("gradient_checkpointing: true\n", False, True),
+    ("activation_checkpointing: false\n", False, False),
+    ("gradient_checkpointing: false\n", False, False),
+], ids=["unset", "gradient-true", "activation-false", "gradient-false"])
+def test_activation_checkpointing_is_left_to_r1_only_when_the_recipe_leaves_it(tmp_path, tiny_model_dir, extra,
+                                                                                left_to_r1, checkpointing):
+    parts = build.build_parts(write_recipe(tmp_path, tiny_model_dir, extra))
+    assert parts.args.activation_checkpointing is checkpointing
+    assert build.build_trainer(parts).keep_activations_that_fit is left_to_r1

@@ -528,3 +528,51 @@ def test_the_loss_projects_only_completion_tokens_through_the_lm_head(tiny_model
     trainer.train()
     assert rows == scored and scored[0] > 0
     assert widths == [CPU_TILE_COLUMNS] * len(rows) and trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE > CPU_TILE_COLUMNS
+
+
+def checkpointed_layer_calls(monkeypatch) -> list[int]:
+    """The id of each decoder layer whose forward goes through activation checkpointing, once per forward
+    (transformers binds its checkpoint function when checkpointing is enabled: install before the trainer)."""
+    import transformers.modeling_utils
+
+    calls: list[int] = []
+    real = transformers.modeling_utils.checkpoint
+
+    def counted(function, *args, **kwargs):
+        calls.append(id(function.args[0]))  # partial(forward, layer, ...)
+        return real(function, *args, **kwargs)
+
+    monkeypatch.setattr(transformers.modeling_utils, "checkpoint", counted)
+    return calls
+
+
+def test_activations_kept_where_they_fit_train_exactly_as_checkpointed(tiny_model_dir, tmp_path, monkeypatch):
+    # The recipe left activation checkpointing to r1 (training/activations.py) and the machine has room: the loss
+    # runs without recomputing layers, and TRL's results (checkpointed, as its default says) come out bit for bit.
+    from r1cli.training import activations
+
+    monkeypatch.setattr(activations, "available_memory", lambda: 2**40)
+    calls = checkpointed_layer_calls(monkeypatch)
+    trl, r1 = trl_and_r1_logs(tiny_model_dir, tmp_path, generation_loop="transformers", loss_layout="padded",
+                              keep_activations_that_fit=True)
+    assert len(set(calls)) == 2  # the tiny model's two layers in TRL's run; none of r1's
+    assert [[e[k] for k in PARITY_KEYS] for e in trl] == [[e[k] for k in PARITY_KEYS] for e in r1]
+
+
+@pytest.mark.parametrize("keep, memory, checkpointed, said", [
+    (True, 2**40, False, "skipped"), (True, 2**10, True, "kept"), (True, None, True, "kept"), (False, 2**40, True, None),
+], ids=["fits", "does-not-fit", "memory-unknown", "recipe-decided"])
+def test_checkpointing_skipped_only_where_left_to_r1_and_the_activations_fit(tiny_model_dir, tmp_path, monkeypatch,
+                                                                             caplog, keep, memory, checkpointed, said):
+    from r1cli.training import activations
+
+    monkeypatch.setattr(activations, "available_memory", lambda: memory)
+    calls = checkpointed_layer_calls(monkeypatch)
+    trainer = trainer_for(tiny_model_dir, tmp_path, by_prompt, make_dataset(["spread", "flat"]),
+                          keep_activations_that_fit=keep)
+    with caplog.at_level("INFO", logger="r1cli"):
+        trainer.train()
+    assert bool(calls) is checkpointed
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("activation checkpointing")]
+    assert lines == ([] if said is None else [lines[0]]) and (said is None or f"checkpointing {said}:" in lines[0])
+    assert all(getattr(m, "gradient_checkpointing", True) for m in trainer.model.model.layers)  # switched back on

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from r1cli.config import Recipe
+from r1cli.models.dimensions import dimensions
 from r1cli.rewards.calculator import NO_VERIFIER
 from r1cli.training.memory import ModelShape, estimate_memory, plan_steps
 
@@ -70,10 +71,8 @@ def model_shape(recipe: Recipe, built=None) -> ModelShape:
                 continue
             if targets in (None, "all-linear") or any(name.endswith(t) for t in (targets or [])):
                 trainable += r * (module.in_features + module.out_features)
-    heads = getattr(config, "num_attention_heads", 1) or 1
-    head_dim = getattr(config, "head_dim", None) or (getattr(config, "hidden_size", heads) // heads)
-    return ModelShape(parameters=total, trainable=trainable, layers=getattr(config, "num_hidden_layers", 0),
-                      kv_heads=getattr(config, "num_key_value_heads", None) or heads, head_dim=head_dim)
+    d = dimensions(config)
+    return ModelShape(parameters=total, trainable=trainable, layers=d.layers, kv_heads=d.kv_heads, head_dim=d.head_dim)
 
 
 def _token_stats(lengths: list[int]) -> dict[str, float]:

@@ -85,7 +85,7 @@ from trl import GRPOTrainer
 from r1cli.config.features import GenerationSettings, LossSettings, RealtimeEvalSettings, RejectSamplingSettings
 from r1cli.errors import ConfigError
 from r1cli.rewards.calling import RewardCallError
-from r1cli.training import batch_ops, shared_prompts
+from r1cli.training import activations, batch_ops, shared_prompts
 from r1cli.training.flags import RunFlags
 from r1cli.training.fused_head import compact_on_cpu, narrow_tiles_on_cpu
 from r1cli.training.phases import PhaseTimer
@@ -166,6 +166,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         reject_sampling_fallback: str = _REJECT.reject_sampling_fallback,
         generation_loop: str = _GENERATION.generation_loop,
         loss_layout: str = _LOSS.loss_layout,
+        keep_activations_that_fit: bool = False,
         run_flags: RunFlags | None = None,
         **kwargs: Any,
     ):
@@ -182,6 +183,9 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         check_eval_dataset(eval_settings, eval_dataset)
         self.generation = GenerationSettings(generation_loop=generation_loop)
         self.loss_settings = LossSettings(loss_layout=loss_layout)
+        # The recipe left activation checkpointing to r1: on a CPU, skipped where it fits (training/activations.py).
+        self.keep_activations_that_fit = keep_activations_that_fit
+        self._activation_decisions_logged: set[bool] = set()
         super().__init__(
             model=model,
             reward_funcs=reward_funcs,
@@ -233,7 +237,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         # narrower tiles there (training/fused_head.py); the rows that share a prompt packed into one where
         # that applies (training/shared_prompts.py).
         with (self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile),
-              narrow_tiles_on_cpu(input_ids.device)):
+              narrow_tiles_on_cpu(input_ids.device), self._activations_kept(model, input_ids)):
             if self._packs_shared_prompts(model, compute_aux_loss, multimodal):
                 packed = shared_prompts.logps_and_entropies(
                     model, self.accelerator.unwrap_model(model), input_ids, attention_mask, logits_to_keep,
@@ -243,6 +247,22 @@ class EnhancedGRPOTrainer(GRPOTrainer):
             return super()._get_per_token_logps_and_entropies(
                 model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
                 **multimodal)
+
+    def _activations_kept(self, model, input_ids):
+        """No checkpointing for this forward where the recipe left it to r1, on a CPU, and the activations fit."""
+        if not (self.keep_activations_that_fit and torch.is_grad_enabled() and model.training
+                and input_ids.device.type == "cpu"):
+            return contextlib.nullcontext()
+        need = activations.estimate(self.accelerator.unwrap_model(model).config, input_ids.numel())
+        allowed = activations.budget()
+        fits = need <= allowed
+        if fits not in self._activation_decisions_logged:
+            self._activation_decisions_logged.add(fits)
+            logging.getLogger("r1cli").info(
+                "activation checkpointing %s: a micro-batch of %d positions needs about %d MiB of activations, "
+                "%s %d MiB (%d%% of the memory available now)", "skipped" if fits else "kept", input_ids.numel(),
+                need >> 20, "within" if fits else "more than", allowed >> 20, round(100 * activations.SHARE_OF_AVAILABLE))
+        return activations.kept(model) if fits else contextlib.nullcontext()
 
     def _packs_shared_prompts(self, model, compute_aux_loss: bool, multimodal: dict) -> bool:
         """Whether this call may take packed rows; each distinct reason it may not goes to the log once. (A

@@ -49,6 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from r1cli.models.dimensions import dimensions
 from r1cli.models.loading import is_prompt_learning
 
 if TYPE_CHECKING:
@@ -81,13 +82,9 @@ class Cost:
 
 def cost_of(config) -> Cost:
     """The estimate for a transformer ``config``: q/k/v/o and a gated MLP per position, QK and AV per pair."""
-    hidden = config.hidden_size
-    heads = config.num_attention_heads
-    head_dim = getattr(config, "head_dim", None) or hidden // heads
-    kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    intermediate = getattr(config, "intermediate_size", None) or 4 * hidden
-    params = 2 * hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim + 3 * hidden * intermediate
-    return Cost(per_position=2.0 * params, per_pair=4.0 * heads * head_dim)
+    d = dimensions(config)
+    params = 2 * d.hidden * d.heads * d.head_dim + 2 * d.hidden * d.kv_heads * d.head_dim + 3 * d.hidden * d.intermediate
+    return Cost(per_position=2.0 * params, per_pair=4.0 * d.heads * d.head_dim)
 
 
 def unsupported(model) -> str | None:
