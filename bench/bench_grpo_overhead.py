@@ -18,6 +18,9 @@ For 4 and 5 it also reports the share of zero-spread groups before and after res
 64 new tokens, the `add` task and its three rewards, ``lora_dropout`` 0 as in its template or
 ``--lora-dropout``) with a fixed step count; ``--only 1,2,3``
 runs a subset. Memory is the whole process's peak resident set (model, optimizer, activations).
+For r1's runs it also prints the mean seconds of the two main phases of a step (``time/generate``
+and ``time/backward``, the loss's forward and backward): the machine's speed drifts between runs, and
+the phases show which part a change moved.
 
     python bench/bench_grpo_overhead.py [--steps 6] [--quickstart] [--only 1,2,3]
 """
@@ -180,18 +183,25 @@ def main() -> None:
             before = [r["reject_sampling/zero_spread_frac_before"] for r in records if "reject_sampling/zero_spread_frac_before" in r]
             after = [r["reject_sampling/zero_spread_frac_after"] for r in records if "reject_sampling/zero_spread_frac_after" in r]
             zero = [r["frac_reward_zero_std"] for r in records if "frac_reward_zero_std" in r]
+            # r1's per-phase timing (plain TRL logs none): generation and the loss's forward/backward, same steps
+            timed = [r for r in records if "step_time" in r and "loss" in r][1:]
+            phases = tuple(statistics.fmean(r[key] for r in timed) if all(key in r for r in timed) else None
+                           for key in ("time/generate", "time/backward"))
             rows.append((name, statistics.fmean(times), rss / 1024, statistics.fmean(before) if before else statistics.fmean(zero),
-                         statistics.fmean(after) if after else None))
+                         statistics.fmean(after) if after else None, phases))
     base_time, base_rss = rows[0][1], rows[0][2]
     setup = (f"quickstart settings: LoRA r16 (dropout {args.lora_dropout}), 4 prompts x 4 generations x 64 tokens"
              if args.quickstart
              else "full fine-tuning, 4 prompts x 4 generations x 48 tokens")
     print(f"{args.steps} steps ({len(_step_times([{'step_time': 0, 'loss': 0}] * args.steps))} timed), {setup}, "
           f"SmolLM2-135M on CPU; load average {os.getloadavg()[0]:.2f} at the end")
-    print(f"{'configuration':30} {'s/step':>7} {'vs TRL':>7} {'peak MiB':>9} {'vs TRL':>7} {'zero-spread':>12} {'after':>6}")
-    for name, seconds, mib, zero_before, zero_after in rows:
+    print(f"{'configuration':30} {'s/step':>7} {'vs TRL':>7} {'peak MiB':>9} {'vs TRL':>7} {'zero-spread':>12} {'after':>6}"
+          f" {'generate':>9} {'loss':>6}")
+    for name, seconds, mib, zero_before, zero_after, phases in rows:
         after = f"{zero_after:.2f}" if zero_after is not None else "-"
-        print(f"{name:30} {seconds:7.2f} {seconds / base_time:6.3f}x {mib:9.0f} {mib / base_rss:6.3f}x {zero_before:12.2f} {after:>6}")
+        generate, loss = (f"{t:.2f}" if t is not None else "-" for t in phases)
+        print(f"{name:30} {seconds:7.2f} {seconds / base_time:6.3f}x {mib:9.0f} {mib / base_rss:6.3f}x {zero_before:12.2f} {after:>6}"
+              f" {generate:>9} {loss:>6}")
 
 
 if __name__ == "__main__":
