@@ -151,7 +151,6 @@ def main() -> None:
     parser.add_argument("--only", help="configurations to run, e.g. 1,2,3 (1, the reference, always runs)")
     args = parser.parse_args()
     template = QUICKSTART if args.quickstart else RECIPE
-    only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, 8)))
     bindir = Path(sys.executable).parent
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +163,7 @@ def main() -> None:
                    ("r1 grpo, refill", "use_reject_sampling: true\nreject_sampling_mode: refill\n"),
                    ("r1 grpo, off, loss padded", "loss_layout: padded\n"),
                    ("r1 grpo, off, act. ckpt. on", "activation_checkpointing: true\n")]
+        only = {1} | ({int(i) for i in args.only.split(",")} if args.only else set(range(1, len(configs) + 1)))
         for index, (name, extra) in enumerate(configs):
             if index + 1 not in only:
                 continue
@@ -185,7 +185,7 @@ def main() -> None:
             zero = [r["frac_reward_zero_std"] for r in records if "frac_reward_zero_std" in r]
             # r1's per-phase timing (plain TRL logs none): generation and the loss's forward/backward, same steps
             timed = [r for r in records if "step_time" in r and "loss" in r][1:]
-            phases = tuple(statistics.fmean(r[key] for r in timed) if all(key in r for r in timed) else None
+            phases = tuple(statistics.fmean(r[key] for r in timed) if timed and all(key in r for r in timed) else None
                            for key in ("time/generate", "time/backward"))
             rows.append((name, statistics.fmean(times), rss / 1024, statistics.fmean(before) if before else statistics.fmean(zero),
                          statistics.fmean(after) if after else None, phases))

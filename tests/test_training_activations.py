@@ -53,17 +53,17 @@ def test_checkpointing_switched_off_within_the_block_and_back_after(tiny_model_d
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     ids = torch.randint(3, 250, (2, 64), generator=torch.Generator().manual_seed(1))
     checkpointed = saved_bytes(model, ids)
-    with activations.kept(model) as switched:
+    with activations.checkpointing_off(model) as switched:
         assert switched >= model.config.num_hidden_layers  # every decoder layer (and the model's own flag)
         kept = saved_bytes(model, ids)
     assert kept > 3 * checkpointed  # the layers' insides, not only their inputs
     assert saved_bytes(model, ids) == checkpointed  # back after the block
     with pytest.raises(RuntimeError):
-        with activations.kept(model):
+        with activations.checkpointing_off(model):
             raise RuntimeError("boom")
     assert saved_bytes(model, ids) == checkpointed
     model.gradient_checkpointing_disable()
-    with activations.kept(model) as switched:  # nothing checkpoints: nothing to switch, nothing switched on after
+    with activations.checkpointing_off(model) as switched:  # nothing checkpoints: nothing to switch, nothing switched on after
         assert switched == 0
     assert not any(getattr(m, "gradient_checkpointing", False) for m in model.modules())
 
@@ -71,17 +71,58 @@ def test_checkpointing_switched_off_within_the_block_and_back_after(tiny_model_d
 @pytest.mark.parametrize("values, left", [({}, True), ({"gradient_checkpointing": None}, True),
                                           ({"gradient_checkpointing": True}, False),
                                           ({"activation_checkpointing": False}, False)])
-def test_left_to_r1_only_when_neither_key_is_set(values, left):
-    assert activations.left_to_r1(values) is left
+def test_unset_only_when_neither_key_is_set(values, left):
+    assert activations.checkpointing_unset(values) is left
 
 
 def test_the_budget_is_a_share_of_the_available_memory(monkeypatch):
     monkeypatch.setattr(activations, "available_memory", lambda: 8 * 2**30)
     assert activations.budget() == int(8 * 2**30 * activations.SHARE_OF_AVAILABLE)
+    assert activations.budget(4) == int(8 * 2**30 * activations.SHARE_OF_AVAILABLE / 4)  # four processes share it
     monkeypatch.setattr(activations, "available_memory", lambda: None)
     assert activations.budget() == 0  # unknown: never skip
 
 
-def test_available_memory_reads_the_machine():
-    available = activations.available_memory()
-    assert available is not None and 0 < available <= 2**50
+def test_available_memory_is_the_smaller_of_the_machine_and_its_container(tmp_path, monkeypatch):
+    monkeypatch.setattr(activations, "_meminfo_available", lambda: 8 * 2**30)
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    monkeypatch.setattr(activations, "CGROUP_FILES", ((str(limit), str(usage)),))
+    assert activations.available_memory() == 8 * 2**30  # no cgroup files: the machine's
+    limit.write_text("max\n"), usage.write_text(str(2**30))
+    assert activations.available_memory() == 8 * 2**30  # no limit
+    limit.write_text(str(3 * 2**30))
+    assert activations.available_memory() == 2 * 2**30  # a 3 GiB container with 1 GiB used
+    usage.write_text(str(4 * 2**30))
+    assert activations.available_memory() == 0
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda m: setattr(m.config, "_attn_implementation", "eager"), "eager attention"),
+    (lambda m: setattr(m.config, "num_local_experts", 8), "experts"),
+    (lambda m: setattr(m.config, "layer_types", ["full_attention", "linear_attention"]), "layers other than attention"),
+    (lambda m: m.model.layers[0].self_attn.__setattr__("drop", torch.nn.Dropout(0.05)), "dropout"),
+], ids=["eager", "moe", "linear-attention", "dropout"])
+def test_models_the_estimate_does_not_bound_keep_checkpointing(tiny_model_dir, change, reason):
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), attn_implementation="sdpa")
+    assert activations.not_estimated(model) is None
+    change(model)
+    assert reason in activations.not_estimated(model)
+
+
+def test_a_lora_adapter_without_dropout_is_estimated_and_with_dropout_is_not(tiny_model_dir):
+    from peft import LoraConfig, get_peft_model
+
+    for dropout, estimated in ((0.0, True), (0.05, False)):
+        model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), attn_implementation="sdpa")
+        model = get_peft_model(model, LoraConfig(r=4, lora_dropout=dropout, target_modules=["q_proj", "v_proj"],
+                                                 task_type="CAUSAL_LM"))
+        assert (activations.not_estimated(model) is None) is estimated
+
+
+def test_a_multimodal_config_is_not_estimated():
+    from transformers import LlavaConfig
+
+    class Model(torch.nn.Module):
+        config = LlavaConfig()
+
+    assert "multimodal" in activations.not_estimated(Model())

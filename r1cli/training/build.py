@@ -370,7 +370,7 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
         from trl import SFTTrainer
 
         return SFTTrainer(eval_dataset=parts.eval_dataset, **common)
-    from r1cli.training.activations import left_to_r1
+    from r1cli.training.activations import checkpointing_unset
     from r1cli.training.grpo_trainer import EnhancedGRPOTrainer
 
     reject, realtime = (parts.reject_sampling, parts.realtime_eval) if parts.reject_sampling else feature_settings(recipe)
@@ -379,7 +379,7 @@ def build_trainer(parts: RunParts, callbacks: list | None = None, run_flags=None
     return EnhancedGRPOTrainer(reward_funcs=list(parts.rewards.funcs), eval_dataset=parts.eval_dataset,
                                run_flags=run_flags, **reject.as_kwargs(), **realtime.as_kwargs(),
                                **generation.as_kwargs(), **loss.as_kwargs(),
-                               keep_activations_that_fit=left_to_r1(recipe.values), **common)
+                               keep_activations_that_fit=checkpointing_unset(recipe.values), **common)
 
 
 def _phase(name: str) -> None:

@@ -33,12 +33,13 @@ a GPU kernel that folds a tile in registers; on a CPU the torch fold makes sever
 tile-sized temporaries, forward and again in the backward's recompute. Measured on the 2-core
 CPU machine (SmolLM2's 49,152 x 576 head, forward and backward with entropy, one process,
 ``bench``-style medians): 1,024 positions peaked 1,186 MiB above the start with 32,768 columns
-and 150 MiB with 4,096, in 1.54 vs 1.46 s; 4,096 positions 4,745 vs 601 MiB, in 7.3 vs 7.5 s.
+and 150 MiB with 4,096, in 1.54 vs 1.46 s (bench/bench_cpu_loss.py); 4,096 positions 4,745 vs 601 MiB, in 7.3 vs 7.5 s.
 So on a CPU the head works in ``CPU_TILE_COLUMNS`` columns: the same arithmetic per column,
 folded over more tiles (equal to TRL's up to float rounding: the running log-sum-exp and the
 gradient's sums are accumulated in a different grouping; a vocabulary no wider than one tile
 is untouched). The width is read by TRL's head when it is called and kept by its backward, so
-the block need only cover the forward.
+the block need only cover the forward. Like the compaction switch it is a module global: a head
+called on another thread while a block is open takes the narrow width too (rounding, not results).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def narrow_tiles_on_cpu(device) -> Iterator[None]:
         return
     width = getattr(trl_utils, "_CHUNKED_LOGPROB_CHUNK_SIZE", None)
     if device.type != "cpu" or not isinstance(width, int) or width <= CPU_TILE_COLUMNS:
-        yield  # a GPU, TRL no longer reads the width there, or an enclosing block already narrowed it
+        yield  # not a CPU, a TRL that no longer has this width, or an enclosing block already narrowed it
         return
     trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = CPU_TILE_COLUMNS
     try:

@@ -11,7 +11,11 @@ Used from Python exactly like ``trl.GRPOTrainer``, with extra keyword arguments:
 
 The extra keyword arguments, their defaults, choices and ranges are those of
 ``RejectSamplingSettings`` and ``RealtimeEvalSettings`` (:mod:`r1cli.config.features`),
-the same objects the recipe's keys are declared from.
+the same objects the recipe's keys are declared from; ``generation_loop`` and ``loss_layout`` are
+those of ``GenerationSettings`` and ``LossSettings``. ``keep_activations_that_fit`` (default off, as
+in TRL) is set by ``training/build.py`` when the recipe leaves activation checkpointing unset: on a
+CPU the loss then skips checkpointing for a micro-batch whose activations fit
+(``training/activations.py``).
 
 Reject sampling (off by default; off, this class behaves exactly like TRL's)
 overrides ``_generate_and_score_completions``: TRL generates and scores the
@@ -186,6 +190,8 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         # The recipe left activation checkpointing to r1: on a CPU, skipped where it fits (training/activations.py).
         self.keep_activations_that_fit = keep_activations_that_fit
         self._activation_decisions_logged: set[bool] = set()
+        self._activation_budget: int | None = None
+        self._not_estimated: dict[int, str | None] = {}  # id(unwrapped model) -> why the estimate does not cover it
         super().__init__(
             model=model,
             reward_funcs=reward_funcs,
@@ -237,7 +243,7 @@ class EnhancedGRPOTrainer(GRPOTrainer):
         # narrower tiles there (training/fused_head.py); the rows that share a prompt packed into one where
         # that applies (training/shared_prompts.py).
         with (self.phases.phase("logprobs"), compact_on_cpu(enabled=not self.args.torch_compile),
-              narrow_tiles_on_cpu(input_ids.device), self._activations_kept(model, input_ids)):
+              narrow_tiles_on_cpu(input_ids.device), self._checkpointing_skipped(model, input_ids, multimodal)):
             if self._packs_shared_prompts(model, compute_aux_loss, multimodal):
                 packed = shared_prompts.logps_and_entropies(
                     model, self.accelerator.unwrap_model(model), input_ids, attention_mask, logits_to_keep,
@@ -248,21 +254,34 @@ class EnhancedGRPOTrainer(GRPOTrainer):
                 model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
                 **multimodal)
 
-    def _activations_kept(self, model, input_ids):
-        """No checkpointing for this forward where the recipe left it to r1, on a CPU, and the activations fit."""
+    def _checkpointing_skipped(self, model, input_ids, multimodal: dict):
+        """Checkpointing off for this forward where the recipe left it to r1, on a CPU, for a model the estimate
+        covers, when the batch's activations fit the run's budget (training/activations.py); otherwise as set."""
         if not (self.keep_activations_that_fit and torch.is_grad_enabled() and model.training
-                and input_ids.device.type == "cpu"):
+                and input_ids.device.type == "cpu" and not self.args.torch_compile
+                and not any(value is not None for value in multimodal.values())):  # a vision tower is not estimated
             return contextlib.nullcontext()
-        need = activations.estimate(self.accelerator.unwrap_model(model).config, input_ids.numel())
-        allowed = activations.budget()
-        fits = need <= allowed
+        unwrapped = self.accelerator.unwrap_model(model)
+        if id(unwrapped) not in self._not_estimated:
+            self._not_estimated[id(unwrapped)] = reason = activations.not_estimated(unwrapped)
+            if reason is not None:
+                logging.getLogger("r1cli").info("activation checkpointing on: %s", reason)
+        if self._not_estimated[id(unwrapped)] is not None:
+            return contextlib.nullcontext()
+        if self._activation_budget is None:
+            # Once a run, before its first activations: later readings would count memory this process keeps
+            # for reuse (training/allocator.py) as used. Processes that may share the machine split it.
+            self._activation_budget = activations.budget(self.accelerator.num_processes)
+        need = activations.estimate(unwrapped.config, input_ids.numel())
+        fits = need <= self._activation_budget
         if fits not in self._activation_decisions_logged:
             self._activation_decisions_logged.add(fits)
             logging.getLogger("r1cli").info(
                 "activation checkpointing %s: a micro-batch of %d positions needs about %d MiB of activations, "
-                "%s %d MiB (%d%% of the memory available now)", "skipped" if fits else "kept", input_ids.numel(),
-                need >> 20, "within" if fits else "more than", allowed >> 20, round(100 * activations.SHARE_OF_AVAILABLE))
-        return activations.kept(model) if fits else contextlib.nullcontext()
+                "%s the %d MiB allowed (%.0f%% of the memory available when training began, over %d process(es))",
+                "off" if fits else "on", input_ids.numel(), need >> 20, "within" if fits else "more than",
+                self._activation_budget >> 20, 100 * activations.SHARE_OF_AVAILABLE, self.accelerator.num_processes)
+        return activations.checkpointing_off(model) if fits else contextlib.nullcontext()
 
     def _packs_shared_prompts(self, model, compute_aux_loss: bool, multimodal: dict) -> bool:
         """Whether this call may take packed rows; each distinct reason it may not goes to the log once. (A

@@ -97,14 +97,20 @@ def unsupported(model) -> str | None:
         return f"attention {attention!r} takes no custom 4D mask (sdpa and eager do)"
     if is_prompt_learning(model):
         return "a PEFT prompt-learning adapter lays out its own virtual tokens"
-    if not set(getattr(config, "layer_types", None) or ()) <= set(_ATTENTION_LAYERS):
-        return f"layers other than attention ({sorted(set(config.layer_types) - set(_ATTENTION_LAYERS))})"
     if getattr(config, "output_router_logits", False):
         return "a MoE load-balancing loss reads the 2D attention mask"
     if getattr(config, "attention_chunk_size", None):
         return "chunked attention"
     if not any(type(m).__name__.endswith("RotaryEmbedding") for m in model.modules()):
         return "no rotary position embeddings (absolute positions would differ from TRL's left-padded rows)"
+    return not_attention_only(model)
+
+
+def not_attention_only(model) -> str | None:
+    """Why not every decoder layer of ``model`` mixes tokens by attention alone; None if every one does."""
+    config = model.config
+    if not set(getattr(config, "layer_types", None) or ()) <= set(_ATTENTION_LAYERS):
+        return f"layers other than attention ({sorted(set(config.layer_types) - set(_ATTENTION_LAYERS))})"
     layers = _decoder_layers(model)
     if not layers:
         return "no decoder layers found (get_decoder().layers)"
