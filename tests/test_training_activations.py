@@ -101,7 +101,8 @@ def test_available_memory_is_the_smaller_of_the_machine_and_its_container(tmp_pa
     (lambda m: setattr(m.config, "num_local_experts", 8), "experts"),
     (lambda m: setattr(m.config, "layer_types", ["full_attention", "linear_attention"]), "layers other than attention"),
     (lambda m: m.model.layers[0].self_attn.__setattr__("drop", torch.nn.Dropout(0.05)), "dropout"),
-], ids=["eager", "moe", "linear-attention", "dropout"])
+    (lambda m: setattr(m.config, "attention_dropout", 0.1), "dropout"),
+], ids=["eager", "moe", "linear-attention", "dropout", "attention-dropout"])
 def test_models_the_estimate_does_not_bound_keep_checkpointing(tiny_model_dir, change, reason):
     model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), attn_implementation="sdpa")
     assert activations.not_estimated(model) is None

@@ -75,7 +75,8 @@ def not_estimated(model) -> str | None:
     reason = not_attention_only(model)
     if reason is not None:  # recurrent, convolutional or linear-attention state
         return reason
-    if any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()):
+    if (getattr(config, "attention_dropout", 0) or 0) > 0 or any(
+            isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()):
         return "dropout (its masks are not estimated)"
     return None
 
